@@ -1,0 +1,134 @@
+import { z } from "zod";
+
+const USER_OR_GROUP = /^[USW][A-Z0-9]{2,}$/;
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .optional()
+    .transform((value) => (value === undefined ? fallback : value === "true"));
+
+const list = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean));
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const databaseUrl = z
+  .string()
+  .default("file:./data/sendgate.db")
+  .refine((url) => url.startsWith("file:") || /^postgres(ql)?:\/\//.test(url), {
+    message: 'must start with "file:" (SQLite) or "postgresql://" (PostgreSQL)',
+  });
+
+const schema = z
+  .object({
+    DATABASE_URL: databaseUrl,
+    SLACK_BOT_TOKEN: z
+      .string({ message: "is required: the bot token (xoxb-…) from the Slack app's OAuth & Permissions page" })
+      .regex(/^xoxb-/, 'must be a bot token starting with "xoxb-"'),
+    SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with "xapp-"').optional(),
+    SLACK_API_URL: z.url().default("https://slack.com/api/"),
+    SLACK_APPROVALS_CHANNEL: z
+      .string({ message: "is required: the ID (C…) of the channel where sendings are posted for approval" })
+      .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID such as C0123ABCD (not a #name)"),
+    APPROVERS: list.pipe(
+      z
+        .array(z.string().regex(USER_OR_GROUP, "each entry must be a user ID (U…/W…) or a user group ID (S…)"))
+        .min(1, "must name at least one approver (user IDs U… or user group IDs S…, comma-separated)"),
+    ),
+    REQUIRED_APPROVALS: positiveInt(1),
+    ALLOW_SELF_APPROVAL: bool(false),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_URL: z.url().optional(),
+    API_TOKENS: list.pipe(z.array(z.string().min(16, "each token must be at least 16 characters"))),
+    API_BODY_LIMIT: z
+      .string()
+      .default("5mb")
+      .transform((value, ctx) => {
+        const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim());
+        if (!match) {
+          ctx.addIssue({ code: "custom", message: 'must be a size such as "512kb" or "5mb"' });
+          return z.NEVER;
+        }
+        const unit = (match[2] ?? "b").toLowerCase();
+        return Number(match[1]) * (unit === "mb" ? 1024 * 1024 : unit === "kb" ? 1024 : 1);
+      }),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587')
+      .optional(),
+    OUTBOX_DIR: z.string().default("./data/outbox"),
+    SEND_RATE: z.coerce.number().positive().default(50),
+    SEND_CONCURRENCY: positiveInt(4),
+    SENDER_CRON: z.string().default("*/5 * * * * *"),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SLACK_SIGNING_SECRET"],
+        message:
+          "is required in HTTP mode (Basic Information → Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode",
+      });
+    }
+  });
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  databaseUrl: string;
+  slack: {
+    botToken: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl: string;
+    approvalsChannel: string;
+  };
+  approval: { approvers: string[]; requiredApprovals: number; allowSelfApproval: boolean };
+  http: { port: number; publicUrl?: string; apiTokens: string[]; bodyLimit: number };
+  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number };
+  sender: { cron: string };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`sendgate cannot start, the environment has problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once; nothing else in sendgate reads process.env. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      approvalsChannel: e.SLACK_APPROVALS_CHANNEL,
+    },
+    approval: {
+      approvers: e.APPROVERS,
+      requiredApprovals: e.REQUIRED_APPROVALS,
+      allowSelfApproval: e.ALLOW_SELF_APPROVAL,
+    },
+    http: { port: e.PORT, publicUrl: e.PUBLIC_URL, apiTokens: e.API_TOKENS, bodyLimit: e.API_BODY_LIMIT },
+    mail: { smtpUrl: e.SMTP_URL, outboxDir: e.OUTBOX_DIR, rate: e.SEND_RATE, concurrency: e.SEND_CONCURRENCY },
+    sender: { cron: e.SENDER_CRON },
+    logLevel: e.LOG_LEVEL,
+  };
+}

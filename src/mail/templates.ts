@@ -1,0 +1,120 @@
+import Handlebars from "handlebars";
+import { convert } from "html-to-text";
+
+/** One Handlebars environment of sendgate's own: nothing registered globally leaks into it. */
+const handlebars = Handlebars.create();
+
+export type TemplatePart = "subject" | "html" | "text";
+
+export interface TemplateProblem {
+  part: TemplatePart;
+  line?: number;
+  message: string;
+}
+
+export interface TemplateSources {
+  subject: string;
+  html: string;
+  text?: string | null;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export type RecipientContext = { email: string } & Record<string, unknown>;
+
+/** Compiled once per sending, rendered once per recipient. */
+export interface CompiledSending {
+  render(context: RecipientContext): RenderedMessage;
+  /** The text part was derived from the HTML because none was given. */
+  derivedText: boolean;
+}
+
+// Subject and text are not HTML: escaping `&` to `&amp;` there would show in the reader's inbox.
+const compileOptions = (part: TemplatePart) => ({ noEscape: part !== "html", strict: false });
+
+function lineOf(message: string): number | undefined {
+  const match = /line (\d+)/i.exec(message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Finds syntax errors and unknown helpers, with the line they are on, without throwing. */
+export function checkTemplates(sources: TemplateSources): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const part of ["subject", "html", "text"] as const) {
+    const source = sources[part];
+    if (source == null) continue;
+    try {
+      handlebars.parse(source);
+      // A trial render with no data surfaces "Missing helper" errors, which only show at run time.
+      handlebars.compile(source, compileOptions(part))({}, { allowProtoPropertiesByDefault: false });
+    } catch (error) {
+      const message = (error as Error).message.split("\n")[0] ?? String(error);
+      problems.push({ part, line: lineOf((error as Error).message), message: message.trim() });
+    }
+  }
+  return problems;
+}
+
+export function textFromHtml(html: string): string {
+  return convert(html, { wordwrap: 78, selectors: [{ selector: "img", format: "skip" }] });
+}
+
+/** Compiles the three parts once; throws on a template error (check with checkTemplates first). */
+export function compileSending(sources: TemplateSources): CompiledSending {
+  const subject = handlebars.compile(sources.subject, compileOptions("subject"));
+  const html = handlebars.compile(sources.html, compileOptions("html"));
+  const text = sources.text ? handlebars.compile(sources.text, compileOptions("text")) : undefined;
+  return {
+    derivedText: !text,
+    render(context) {
+      const renderedHtml = html(context);
+      return {
+        subject: subject(context).replace(/\s+/g, " ").trim(),
+        html: renderedHtml,
+        text: text ? text(context) : textFromHtml(renderedHtml),
+      };
+    },
+  };
+}
+
+type Node = { type: string; [key: string]: unknown };
+
+/** The top-level variable names a template reads (`{{firstName}}`, `{{#if vip}}`), for the analysis and preview. */
+export function templateVariables(sources: TemplateSources): string[] {
+  const names = new Set<string>();
+  const helpers = new Set(["if", "unless", "each", "with", "lookup", "log", "else", "this"]);
+  const visit = (node: unknown, depth: number): void => {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node)) return node.forEach((child) => visit(child, depth));
+    const n = node as Node;
+    if (n.type === "PathExpression") {
+      const path = n as unknown as { parts: string[]; data: boolean; depth: number; original: string };
+      const first = path.parts[0];
+      if (!path.data && path.depth === 0 && depth === 0 && first && !helpers.has(first)) names.add(first);
+      return;
+    }
+    // Inside {{#each}} / {{#with}} names refer to the iterated item, not to the recipient's variables.
+    const isScopeBlock =
+      n.type === "BlockStatement" &&
+      ["each", "with"].includes(((n.path as { original?: string }) ?? {}).original ?? "");
+    for (const [key, value] of Object.entries(n)) {
+      if (key === "loc") continue;
+      const inner = isScopeBlock && (key === "program" || key === "inverse") ? depth + 1 : depth;
+      visit(value, inner);
+    }
+  };
+  for (const part of ["subject", "html", "text"] as const) {
+    const source = sources[part];
+    if (!source) continue;
+    try {
+      visit(handlebars.parse(source), 0);
+    } catch {
+      // A template that does not parse has no variables to list; checkTemplates reports it.
+    }
+  }
+  return [...names].sort();
+}
