@@ -8,10 +8,12 @@ export type SendingEvent =
   | { kind: "rescheduled"; by: string; from: Date; to: Date }
   | { kind: "cancelled"; by: string; reason: string; prepared: "drop" | "deliver" | "none"; preparedCount: number }
   | { kind: "content-changed"; by: string; changed: string[]; approvalsWithdrawn: number }
-  | { kind: "started" }
+  | { kind: "started"; progress: DeliveryProgress }
   | { kind: "paused"; by: string; reason?: string }
   | { kind: "resumed"; by: string }
-  | { kind: "completed" };
+  | { kind: "auto-paused"; reason: string }
+  | { kind: "late-launch"; launchAt: Date }
+  | { kind: "completed"; progress: DeliveryProgress };
 
 /**
  * The port through which use cases and the engine tell the outside world about changes, after commit.
@@ -19,9 +21,25 @@ export type SendingEvent =
  */
 export interface SendingNotifier {
   sendingChanged(sendingId: string, event: SendingEvent): Promise<void>;
+  /** Called often while delivering; the adapter coalesces and must never block or slow the caller. */
+  deliveryProgress(sendingId: string, progress: DeliveryProgress): void;
 }
 
-export const silentNotifier: SendingNotifier = { sendingChanged: async () => {} };
+export interface DeliveryProgress {
+  total: number;
+  queued: number;
+  prepared: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+  /** Messages per second over the recent past. */
+  rate: number;
+  startedAt: Date;
+  /** Main failure reasons with their counts, most frequent first. */
+  failureReasons: { reason: string; count: number }[];
+}
+
+export const silentNotifier: SendingNotifier = { sendingChanged: async () => {}, deliveryProgress: () => {} };
 
 export interface Clock {
   now(): Date;
