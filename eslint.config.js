@@ -1,0 +1,42 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", "data/", "src/db/generated/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: "Read configuration through src/config.ts (loadConfig); nothing else reads process.env.",
+        },
+      ],
+    },
+  },
+  {
+    // Tooling and the composition root's edges may read the environment; the product reads it through config.
+    files: ["src/config.ts", "test/**", "bench/**", "prisma/**", "scripts/**", "src/db/migrate.ts", "src/cli/**", "src/main.ts", "vitest.config.ts"],
+    rules: { "no-restricted-syntax": "off" },
+  },
+  {
+    // The domain is pure: no Slack, Prisma, HTTP or SMTP.
+    files: ["src/domain/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: ["@slack/*", "@prisma/*", "*/db/*", "nodemailer", "node:http", "pg", "better-sqlite3"] },
+      ],
+    },
+  },
+  {
+    // Listeners are thin: they call use cases, never the database.
+    files: ["src/slack/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@prisma/*", "*/db/generated/*"] }],
+    },
+  },
+);
