@@ -48,3 +48,13 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 export type StatusChange = { from: SendingStatus; to: SendingStatus };
+
+/** Who may approve: configured user IDs, or members of configured user groups (resolved by the Slack adapter). */
+export interface ApproverDirectory {
+  isApprover(userId: string): Promise<boolean>;
+}
+
+export interface ApprovalPolicy {
+  requiredApprovals: number;
+  allowSelfApproval: boolean;
+}
