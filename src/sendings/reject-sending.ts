@@ -1,0 +1,38 @@
+import { AppError } from "../domain/errors.js";
+import type { UseCaseDeps } from "./deps.js";
+import type { ApproverDirectory } from "./ports.js";
+import { applyTransition } from "./transition.js";
+
+export const REASON_MAX_LENGTH = 2000;
+
+/** A reason is required for rejecting and cancelling; whitespace does not count. */
+export function requireReason(reason: string | null | undefined): string {
+  const trimmed = (reason ?? "").trim();
+  if (!trimmed) throw new AppError("VALIDATION", "A reason is required.", { field: "reason" });
+  if (trimmed.length > REASON_MAX_LENGTH) {
+    throw new AppError("VALIDATION", `Keep the reason under ${REASON_MAX_LENGTH} characters.`, { field: "reason" });
+  }
+  return trimmed;
+}
+
+export async function rejectSending(
+  deps: UseCaseDeps & { approvers: ApproverDirectory },
+  input: { sendingId: string; userId: string; reason: string },
+): Promise<void> {
+  if (!(await deps.approvers.isApprover(input.userId))) {
+    throw new AppError("NOT_ALLOWED", "Only the configured approvers can reject sendings.");
+  }
+  const reason = requireReason(input.reason);
+  await deps.db.prisma.$transaction(async (tx) => {
+    const sending = await tx.sending.findUnique({ where: { id: input.sendingId }, select: { contentHash: true } });
+    if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
+    await applyTransition(tx, input.sendingId, "reject", { actor: input.userId, action: "rejected", reason });
+    await tx.decision.create({
+      data: { sendingId: input.sendingId, kind: "REJECTION", userId: input.userId, reason, contentHash: sending.contentHash },
+    });
+  });
+  deps.log.info({ sendingId: input.sendingId, userId: input.userId }, "sending rejected");
+  await deps.notifier
+    .sendingChanged(input.sendingId, { kind: "rejected", by: input.userId, reason })
+    .catch((error) => deps.log.error({ err: error, sendingId: input.sendingId }, "notifying a rejection failed"));
+}
