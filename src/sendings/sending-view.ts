@@ -16,6 +16,8 @@ export interface SendingView {
   statusNote: string | null;
   contentHash: string;
   recipientCount: number;
+  /** Rendered ahead of delivery and not yet handed to SMTP; the cancel modal asks what becomes of them. */
+  preparedCount: number;
   slackChannel: string | null;
   slackTs: string | null;
   progressTs: string | null;
@@ -36,6 +38,7 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     },
   });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
+  const preparedCount = await db.prisma.recipient.count({ where: { sendingId, status: "PREPARED" } });
   const approvals = sending.decisions
     .filter((d) => d.kind === "APPROVAL" && d.contentHash === sending.contentHash)
     .map((d) => ({ userId: d.userId, at: d.createdAt }));
@@ -54,6 +57,7 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     statusNote: sending.statusNote,
     contentHash: sending.contentHash,
     recipientCount: sending.recipientCount,
+    preparedCount,
     slackChannel: sending.slackChannel,
     slackTs: sending.slackTs,
     progressTs: sending.progressTs,

@@ -1,0 +1,184 @@
+import type { types } from "@slack/bolt";
+import type { RecipientPreview } from "../../sendings/preview-recipient.js";
+import { Limits, formatAddress, formatCount, mrkdwn, plain, safeMrkdwn, slackDate, truncate } from "../format.js";
+import { ActionId, BlockId, CallbackId, InputActionId } from "../ids.js";
+
+type ModalView = types.ModalView;
+type KnownBlock = types.KnownBlock;
+
+export interface ModalContext {
+  sendingId: string;
+  name: string;
+}
+
+const metadata = (value: object) => {
+  const text = JSON.stringify(value);
+  if (text.length > Limits.privateMetadata) throw new Error("private_metadata over Slack's limit");
+  return text;
+};
+
+const title = (text: string) => plain(text, Limits.modalTitle);
+
+export function buildRejectModal(ctx: ModalContext): ModalView {
+  return {
+    type: "modal",
+    callback_id: CallbackId.reject,
+    private_metadata: metadata({ id: ctx.sendingId }),
+    title: title("Reject sending"),
+    submit: plain("Reject", Limits.modalSubmit),
+    close: plain("Back", Limits.modalSubmit),
+    blocks: [
+      { type: "section", text: mrkdwn(`Reject *${safeMrkdwn(ctx.name, 500)}*? The requester gets your reason.`) },
+      {
+        type: "input",
+        block_id: BlockId.reason,
+        label: plain("Reason"),
+        element: {
+          type: "plain_text_input",
+          action_id: InputActionId.reason,
+          multiline: true,
+          max_length: 2000,
+          placeholder: plain("What has to change before it can go out?"),
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * "Edit launch date". With `lateLaunch` it is the question an approver gets when the launch date
+ * passed while the sending waited: saving sets the new date and approves in one step.
+ */
+export function buildRescheduleModal(ctx: ModalContext & { launchAt: Date; lateLaunch?: boolean }): ModalView {
+  const intro = ctx.lateLaunch
+    ? `The launch date of *${safeMrkdwn(ctx.name, 500)}* has passed while it waited for approval. It is never sent late without someone choosing so: send it now, or pick a new date.`
+    : `*${safeMrkdwn(ctx.name, 500)}* launches ${slackDate(ctx.launchAt)}. Pick the new date and time (your time zone).`;
+  return {
+    type: "modal",
+    callback_id: CallbackId.reschedule,
+    private_metadata: metadata({ id: ctx.sendingId, approve: ctx.lateLaunch === true }),
+    title: title(ctx.lateLaunch ? "Launch date passed" : "Edit launch date"),
+    submit: plain(ctx.lateLaunch ? "Approve" : "Save", Limits.modalSubmit),
+    close: plain("Back", Limits.modalSubmit),
+    blocks: [
+      { type: "section", text: mrkdwn(intro) },
+      {
+        type: "input",
+        block_id: BlockId.launchAt,
+        label: plain("Launch date and time"),
+        element: {
+          type: "datetimepicker",
+          action_id: InputActionId.launchAt,
+          initial_date_time: Math.floor(ctx.launchAt.getTime() / 1000),
+        },
+      },
+      ...(ctx.lateLaunch ? [lateLaunchChoice()] : []),
+    ],
+  };
+}
+
+function lateLaunchChoice(): KnownBlock {
+  const later = { text: plain("At the date above"), value: "later" };
+  return {
+    type: "input",
+    block_id: BlockId.when,
+    label: plain("When"),
+    element: {
+      type: "radio_buttons",
+      action_id: InputActionId.when,
+      initial_option: later,
+      options: [{ text: plain("Send now"), value: "now" }, later],
+    },
+  };
+}
+
+export function buildCancelModal(ctx: ModalContext & { preparedCount: number }): ModalView {
+  const blocks: KnownBlock[] = [
+    { type: "section", text: mrkdwn(`Cancel *${safeMrkdwn(ctx.name, 500)}*? This cannot be undone.`) },
+    {
+      type: "input",
+      block_id: BlockId.reason,
+      label: plain("Reason"),
+      element: { type: "plain_text_input", action_id: InputActionId.reason, multiline: true, max_length: 2000 },
+    },
+  ];
+  if (ctx.preparedCount > 0) {
+    const n = formatCount(ctx.preparedCount);
+    blocks.push({
+      type: "input",
+      block_id: BlockId.prepared,
+      label: plain(`${n} messages are already prepared`),
+      element: {
+        type: "radio_buttons",
+        action_id: InputActionId.prepared,
+        initial_option: { text: plain(`Drop the ${n} prepared messages`), value: "drop" },
+        options: [
+          { text: plain(`Drop the ${n} prepared messages`), value: "drop" },
+          { text: plain(`Still deliver the ${n} prepared messages`), value: "deliver" },
+        ],
+      },
+    });
+  }
+  return {
+    type: "modal",
+    callback_id: CallbackId.cancel,
+    private_metadata: metadata({ id: ctx.sendingId, prepared: ctx.preparedCount }),
+    title: title("Cancel sending"),
+    submit: plain("Cancel sending", Limits.modalSubmit),
+    close: plain("Keep it", Limits.modalSubmit),
+    blocks,
+  };
+}
+
+const PREVIEW_BODY_LIMIT = 2900;
+
+/** The message as one recipient gets it; Previous / Next step through the list. */
+export function buildPreviewModal(preview: RecipientPreview): ModalView {
+  const body = preview.message.text;
+  const cut = [...body].length > PREVIEW_BODY_LIMIT;
+  const blocks: KnownBlock[] = [
+    {
+      type: "section",
+      fields: [
+        mrkdwn(`*From*\n${safeMrkdwn(formatAddress(preview.from.name, preview.from.email), 900)}`),
+        mrkdwn(`*To*\n${safeMrkdwn(preview.to, 900)}`),
+      ],
+    },
+    { type: "section", text: mrkdwn(`*Subject*\n${safeMrkdwn(preview.message.subject, 2000)}`) },
+    { type: "divider" },
+    // plain_text: nothing in a recipient's data can format, mention or link here.
+    { type: "section", text: plain(truncate(body, PREVIEW_BODY_LIMIT)) },
+  ];
+  const notes: string[] = [];
+  if (cut) notes.push(`:scissors: The body is cut at ${formatCount(PREVIEW_BODY_LIMIT)} characters of ${formatCount([...body].length)}.`);
+  if (preview.filledVariables.length > 0) notes.push(`Filled: ${safeMrkdwn(preview.filledVariables.join(", "), 800)}`);
+  if (preview.missingVariables.length > 0) notes.push(`:warning: Missing for this recipient: ${safeMrkdwn(preview.missingVariables.join(", "), 800)}`);
+  if (notes.length > 0) blocks.push({ type: "context", elements: notes.map((note) => mrkdwn(note)) });
+  const nav: types.Button[] = [];
+  const value = (recipientId: number) => JSON.stringify({ id: preview.sendingId, r: recipientId });
+  if (preview.previousId !== null) nav.push({ type: "button", text: plain("◀ Previous"), action_id: ActionId.previewPrevious, value: value(preview.previousId) });
+  if (preview.nextId !== null) nav.push({ type: "button", text: plain("Next ▶"), action_id: ActionId.previewNext, value: value(preview.nextId) });
+  blocks.push({
+    type: "context",
+    elements: [mrkdwn(`Recipient ${formatCount(preview.position)} of ${formatCount(preview.total)}`)],
+  });
+  if (nav.length > 0) blocks.push({ type: "actions", elements: nav });
+  return {
+    type: "modal",
+    callback_id: CallbackId.preview,
+    private_metadata: metadata({ id: preview.sendingId, r: preview.recipientId }),
+    title: title("Preview"),
+    close: plain("Close", Limits.modalSubmit),
+    blocks,
+  };
+}
+
+/** `text` is mrkdwn written by sendgate; escape any untrusted part before passing it. */
+export function buildNoticeModal(heading: string, text: string): ModalView {
+  return {
+    type: "modal",
+    title: title(heading),
+    close: plain("Close", Limits.modalSubmit),
+    blocks: [{ type: "section", text: mrkdwn(text) }],
+  };
+}

@@ -1,0 +1,87 @@
+import type { types } from "@slack/bolt";
+import { statusLabel } from "../../domain/sending-status.js";
+import type { SendingListPage, SendingListName } from "../../sendings/list-sendings.js";
+import type { SendingView } from "../../sendings/sending-view.js";
+import { Limits, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
+import { ActionId, SLASH_COMMAND } from "../ids.js";
+import { statusLine, type SlackMessage } from "./approval-message.js";
+
+type KnownBlock = types.KnownBlock;
+
+const titles: Record<SendingListName, string> = {
+  pending: "Pending approval",
+  scheduled: "Scheduled",
+  "in-progress": "In progress",
+  recent: "Recently finished",
+};
+
+function progressBar(done: number, total: number, width = 10): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return "▓".repeat(filled) + "░".repeat(width - filled);
+}
+
+/** One page of a list; 10 items keep it far under the 50-block limit. */
+export function buildSendingList(page: SendingListPage): SlackMessage {
+  const blocks: KnownBlock[] = [{ type: "header", text: plain(`${titles[page.list]} (${formatCount(page.total)})`, Limits.headerText) }];
+  if (page.items.length === 0) {
+    blocks.push({ type: "section", text: mrkdwn("Nothing here right now.") });
+  }
+  for (const item of page.items) {
+    const done = item.sent + item.failed;
+    const line =
+      page.list === "in-progress"
+        ? `${progressBar(done, item.recipientCount)} ${formatCount(item.sent)} sent, ${formatCount(item.failed)} failed of ${formatCount(item.recipientCount)} · ${statusLabel[item.status]}`
+        : `${statusLabel[item.status]} · ${formatCount(item.recipientCount)} recipients · launch ${slackDate(item.launchAt)} · by ${mention(item.requestedBy)}`;
+    blocks.push({
+      type: "section",
+      text: mrkdwn(`*${safeMrkdwn(item.name, 300)}*  \`${item.id}\`\n${line}`),
+    });
+  }
+  const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
+  if (pages > 1) {
+    const nav: types.Button[] = [];
+    const value = (p: number) => JSON.stringify({ list: page.list, page: p });
+    if (page.page > 1) nav.push({ type: "button", text: plain("◀ Previous"), action_id: `${ActionId.listPage}.prev`, value: value(page.page - 1) });
+    if (page.page < pages) nav.push({ type: "button", text: plain("Next ▶"), action_id: `${ActionId.listPage}.next`, value: value(page.page + 1) });
+    blocks.push({ type: "context", elements: [mrkdwn(`Page ${page.page} of ${pages}`)] });
+    blocks.push({ type: "actions", elements: nav });
+  }
+  return { text: `${titles[page.list]}: ${page.total}`, blocks };
+}
+
+export function buildSendingDetails(view: SendingView): SlackMessage {
+  return {
+    text: `${view.name}: ${statusLabel[view.status]}`,
+    blocks: [
+      { type: "header", text: plain(view.name, Limits.headerText) },
+      {
+        type: "section",
+        fields: [
+          mrkdwn(`*Status*\n${statusLabel[view.status]}`),
+          mrkdwn(`*Launch*\n${slackDate(view.launchAt)}`),
+          mrkdwn(`*Subject*\n${safeMrkdwn(view.subject, 500)}`),
+          mrkdwn(`*From*\n${safeMrkdwn(formatAddress(view.fromName, view.fromEmail), 500)}`),
+          mrkdwn(`*Recipients*\n${formatCount(view.recipientCount)}`),
+          mrkdwn(`*Requested by*\n${mention(view.requestedBy)}`),
+        ],
+      },
+      { type: "context", elements: [mrkdwn(statusLine(view)), mrkdwn(`\`${view.id}\``)] },
+    ],
+  };
+}
+
+export function buildHelp(problem?: string): SlackMessage {
+  const c = SLASH_COMMAND;
+  const lines = [
+    `\`${c} pending\`: sendings waiting for approval`,
+    `\`${c} scheduled\`: approved, waiting for their launch date`,
+    `\`${c} in-progress\`: delivering or paused, with progress`,
+    `\`${c} recent\`: completed, rejected and cancelled`,
+    `\`${c} show <id>\`: one sending in detail`,
+    `\`${c} help\`: this list`,
+  ];
+  const blocks: KnownBlock[] = [];
+  if (problem) blocks.push({ type: "section", text: mrkdwn(`:grey_question: ${safeMrkdwn(problem, 500)}`) });
+  blocks.push({ type: "section", text: mrkdwn(lines.join("\n")) });
+  return { text: "sendgate commands", blocks };
+}

@@ -1,0 +1,137 @@
+import type { webApi } from "@slack/bolt";
+import type { Logger } from "pino";
+import type { Database } from "../db/database.js";
+import type { DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
+import { findUnpostedSendings, loadSendingView, recordProgressMessage, recordSlackMessage } from "../sendings/sending-view.js";
+import { buildApprovalMessage } from "./blocks/approval-message.js";
+import { buildProgressMessage } from "./blocks/progress-message.js";
+import { describeEvent } from "./blocks/thread-messages.js";
+import { escapeMrkdwn, mention, safeMrkdwn } from "./format.js";
+
+export interface SlackNotifierOptions {
+  client: webApi.WebClient;
+  db: Database;
+  log: Logger;
+  approvalsChannel: string;
+  requiredApprovals: number;
+  /** The least time between two progress updates of one sending. */
+  progressIntervalMs?: number;
+}
+
+export interface SlackNotifier extends SendingNotifier {
+  /** Posts approval messages that could not be posted when their sending arrived. */
+  postMissing(): Promise<void>;
+  /** Waits until every queued Slack update has been attempted (shutdown, tests). */
+  flush(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Keeps Slack in step with the database: the approval message is rebuilt from the stored state after
+ * every change and each change is written in its thread. Slack failures are logged, never thrown:
+ * what was decided stands whether or not Slack heard about it.
+ */
+export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifier {
+  const { client, db, log } = options;
+  const queues = new Map<string, Promise<void>>();
+  const pendingProgress = new Map<string, DeliveryProgress>();
+  const lastProgressAt = new Map<string, number>();
+  const progressTimers = new Map<string, NodeJS.Timeout>();
+  const interval = options.progressIntervalMs ?? 3000;
+
+  /** One sending's Slack updates run in order; different sendings do not wait for each other. */
+  function enqueue(sendingId: string, work: () => Promise<void>): Promise<void> {
+    const previous = queues.get(sendingId) ?? Promise.resolve();
+    const next = previous
+      .then(work)
+      .catch((error) => log.error({ err: error, sendingId }, "updating Slack failed"));
+    queues.set(sendingId, next);
+    void next.finally(() => {
+      if (queues.get(sendingId) === next) queues.delete(sendingId);
+    });
+    return next;
+  }
+
+  async function upsertApprovalMessage(sendingId: string) {
+    const view = await loadSendingView(db, sendingId, options.requiredApprovals);
+    const message = buildApprovalMessage(view);
+    if (view.slackChannel && view.slackTs) {
+      await client.chat.update({ channel: view.slackChannel, ts: view.slackTs, ...message });
+      return { view, channel: view.slackChannel, ts: view.slackTs };
+    }
+    const posted = await client.chat.postMessage({ channel: options.approvalsChannel, ...message, unfurl_links: false });
+    if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
+    await recordSlackMessage(db, sendingId, posted.channel, posted.ts);
+    log.info({ sendingId, channel: posted.channel, ts: posted.ts }, "approval message posted");
+    return { view, channel: posted.channel, ts: posted.ts };
+  }
+
+  async function handle(sendingId: string, event: SendingEvent) {
+    const { view, channel, ts } = await upsertApprovalMessage(sendingId);
+    const line = describeEvent(event);
+    if (line) await client.chat.postMessage({ channel, thread_ts: ts, text: line, unfurl_links: false });
+    if (event.kind === "rejected") {
+      await client.chat.postMessage({
+        channel: view.requestedBy,
+        text: `:no_entry: Your sending *${escapeMrkdwn(view.name)}* was rejected by ${mention(event.by)}: ${safeMrkdwn(event.reason, 2500)}`,
+        unfurl_links: false,
+      });
+    }
+    if (["started", "paused", "resumed", "auto-paused", "late-launch", "completed", "cancelled"].includes(event.kind)) {
+      await upsertProgressMessage(sendingId, "progress" in event ? event.progress : pendingProgress.get(sendingId));
+    }
+  }
+
+  async function upsertProgressMessage(sendingId: string, progress: DeliveryProgress | undefined) {
+    const view = await loadSendingView(db, sendingId, options.requiredApprovals);
+    if (!view.slackChannel || !view.slackTs) return;
+    const message = buildProgressMessage(view, progress);
+    if (view.progressTs) {
+      await client.chat.update({ channel: view.slackChannel, ts: view.progressTs, ...message });
+      return;
+    }
+    const posted = await client.chat.postMessage({ channel: view.slackChannel, thread_ts: view.slackTs, ...message });
+    if (posted.ts) await recordProgressMessage(db, sendingId, posted.ts);
+  }
+
+  function flushProgress(sendingId: string) {
+    progressTimers.delete(sendingId);
+    const progress = pendingProgress.get(sendingId);
+    if (!progress) return;
+    lastProgressAt.set(sendingId, Date.now());
+    void enqueue(sendingId, () => upsertProgressMessage(sendingId, progress));
+  }
+
+  return {
+    sendingChanged(sendingId, event) {
+      return enqueue(sendingId, () => handle(sendingId, event));
+    },
+
+    deliveryProgress(sendingId, progress) {
+      // Coalesced: at most one Slack update per interval per sending, always with the latest figures.
+      pendingProgress.set(sendingId, progress);
+      if (progressTimers.has(sendingId)) return;
+      const wait = Math.max(0, (lastProgressAt.get(sendingId) ?? 0) + interval - Date.now());
+      const timer = setTimeout(() => flushProgress(sendingId), wait);
+      timer.unref();
+      progressTimers.set(sendingId, timer);
+    },
+
+    async postMissing() {
+      for (const sendingId of await findUnpostedSendings(db)) {
+        await enqueue(sendingId, async () => {
+          await upsertApprovalMessage(sendingId);
+        });
+      }
+    },
+
+    async flush() {
+      while (queues.size > 0) await Promise.all([...queues.values()]);
+    },
+
+    close() {
+      for (const timer of progressTimers.values()) clearTimeout(timer);
+      progressTimers.clear();
+    },
+  };
+}
