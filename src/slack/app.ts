@@ -45,7 +45,7 @@ export function createSlackApp(config: Config, log: Logger): SlackApp {
       logger,
       clientOptions,
     });
-    return { app, client: app.client, start: async () => void (await app.start()), stop: () => app.stop() };
+    return { app, client: app.client, start: async () => void (await app.start()), stop: async () => void (await app.stop()) };
   }
   const receiver = new HTTPReceiver({
     signingSecret: config.slack.signingSecret ?? "",
