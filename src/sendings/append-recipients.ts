@@ -1,0 +1,164 @@
+import { STAGE_BATCH_SIZE, startRecipientUpload, type RecipientRow } from "../db/recipient-bulk.js";
+import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
+import { AppError } from "../domain/errors.js";
+import { editable, type SendingStatus } from "../domain/sending-status.js";
+import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
+import type { UseCaseDeps } from "./deps.js";
+import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
+import { issuesOf, recipientLine } from "./sending-input.js";
+import { SENDING_ID } from "./sending-id.js";
+
+export interface AppendInput {
+  sendingId: string;
+  /** NDJSON lines, one recipient each: `{ "email": "ann@example.com", "vars": { "firstName": "Ann" } }`. */
+  lines: AsyncIterable<string>;
+  /** The Slack user behind the upload, when known. */
+  actor?: string;
+}
+
+export interface AppendResult {
+  sendingId: string;
+  /** Valid, non-blank lines read. */
+  received: number;
+  appended: number;
+  duplicates: { inUpload: number; alreadyInSending: number };
+  recipientCount: number;
+  status: SendingStatus;
+  approvalsWithdrawn: number;
+}
+
+export interface InvalidLine {
+  line: number;
+  path: (string | number)[];
+  message: string;
+}
+
+/** How many invalid lines a refusal names; the count covers them all. */
+const REPORTED_INVALID_LINES = 20;
+/** Publishing a million staged rows takes seconds; Prisma's default is 5. */
+const TRANSACTION_OPTIONS = { timeout: 10 * 60_000, maxWait: 60_000 };
+
+/**
+ * Appends recipients from a stream of NDJSON lines, all or nothing: one invalid line refuses the
+ * whole upload and nothing is written. Memory stays flat whatever the list size: lines are staged
+ * in fixed-size batches and published in one statement at the end.
+ */
+export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): Promise<AppendResult> {
+  const { db, clock, log } = deps;
+  const { sendingId } = input;
+  const actor = input.actor ?? API_ACTOR;
+  const sending = SENDING_ID.test(sendingId)
+    ? await db.prisma.sending.findUnique({ where: { id: sendingId }, select: { status: true } })
+    : null;
+  if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
+  if (!editable.includes(sending.status)) throw notEditableIn(sending.status);
+
+  const upload = await startRecipientUpload(db, sendingId, clock.now());
+  try {
+    const digest = createBatchDigest();
+    const invalid: InvalidLine[] = [];
+    let invalidCount = 0;
+    let received = 0;
+    let staged = 0;
+    let batch: RecipientRow[] = [];
+    let lineNumber = 0;
+    for await (const line of input.lines) {
+      lineNumber += 1;
+      const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
+      if (!text) continue;
+      const parsed = parseLine(text);
+      if ("problems" in parsed) {
+        invalidCount += 1;
+        if (invalidCount <= REPORTED_INVALID_LINES) {
+          for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
+        }
+        continue;
+      }
+      // Once the upload is known to be refused, the rest is only read to report every bad line.
+      if (invalidCount > 0) continue;
+      received += 1;
+      digest.add(parsed.row);
+      batch.push(parsed.row);
+      if (batch.length >= STAGE_BATCH_SIZE) {
+        staged += await upload.stage(batch);
+        batch = [];
+      }
+    }
+    if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
+    staged += await upload.stage(batch);
+    batch = [];
+
+    const batchDigest = digest.digest();
+    const outcome = await db.prisma.$transaction(async (tx) => {
+      await lockEditableSending(tx, sendingId, clock.now());
+      const appended = await upload.publish(tx);
+      const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId } });
+      if (appended === 0) return { appended, status: current.status, approvalsWithdrawn: 0, recipientCount: current.recipientCount };
+      const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, batchDigest);
+      const updated = await tx.sending.update({
+        where: { id: sendingId },
+        data: {
+          recipientCount: { increment: appended },
+          recipientsDigest,
+          contentHash: contentHash(contentOf(current), recipientsDigest),
+        },
+      });
+      const change = await recordContentChange(tx, current, {
+        actor,
+        action: "recipients appended",
+        reason: current.status === "SCHEDULED" ? "recipients changed" : null,
+        details: { changed: ["recipients"], received, appended },
+      });
+      return { appended, ...change, recipientCount: updated.recipientCount };
+    }, TRANSACTION_OPTIONS);
+
+    const result: AppendResult = {
+      sendingId,
+      received,
+      appended: outcome.appended,
+      duplicates: { inUpload: received - staged, alreadyInSending: staged - outcome.appended },
+      recipientCount: outcome.recipientCount,
+      status: outcome.status,
+      approvalsWithdrawn: outcome.approvalsWithdrawn,
+    };
+    log.info({ ...result }, "recipients appended");
+    if (result.appended > 0) {
+      await deps.notifier
+        .sendingChanged(sendingId, {
+          kind: "content-changed",
+          by: actor,
+          changed: ["recipients"],
+          approvalsWithdrawn: result.approvalsWithdrawn,
+        })
+        .catch((error) => log.error({ err: error, sendingId }, "notifying appended recipients failed"));
+    }
+    return result;
+  } finally {
+    await upload.discard();
+  }
+}
+
+function parseLine(text: string): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { problems: [{ path: [], message: "is not valid JSON" }] };
+  }
+  const parsed = recipientLine.safeParse(json);
+  if (!parsed.success) return { problems: issuesOf(parsed.error) };
+  return { row: toRecipientRow(parsed.data) };
+}
+
+function invalidLines(count: number, reported: InvalidLine[]): AppError {
+  const lineNumbers = [...new Set(reported.map((problem) => problem.line))];
+  const first = reported[0];
+  const firstText = first ? ` Line ${first.line}${first.path.length ? ` ${first.path.join(".")}` : ""}: ${first.message}.` : "";
+  return new AppError(
+    "VALIDATION",
+    `${count} ${count === 1 ? "line is" : "lines are"} invalid (line${lineNumbers.length > 1 ? "s" : ""} ${lineNumbers.join(", ")}${
+      count > lineNumbers.length ? ", …" : ""
+    }); nothing was appended.${firstText}`,
+    { invalidLines: count, issues: reported },
+  );
+}

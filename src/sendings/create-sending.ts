@@ -1,0 +1,81 @@
+import { STAGE_BATCH_SIZE, startRecipientUpload, type RecipientUpload } from "../db/recipient-bulk.js";
+import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
+import type { SendingStatus } from "../domain/sending-status.js";
+import type { UseCaseDeps } from "./deps.js";
+import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
+import { invalidInput, sendingInputSchema } from "./sending-input.js";
+import { newSendingId } from "./sending-id.js";
+import { recordAudit } from "./transition.js";
+
+export interface CreatedSending {
+  id: string;
+  status: SendingStatus;
+  contentHash: string;
+  recipientCount: number;
+}
+
+/** Publishing a large initial list can take longer than Prisma's default of 5 seconds. */
+const TRANSACTION_OPTIONS = { timeout: 5 * 60_000, maxWait: 30_000 };
+
+/** Takes in a sending handed over through the API: it waits for approval from here on. */
+export async function createSending(deps: UseCaseDeps, raw: unknown): Promise<CreatedSending> {
+  const { db, clock, log } = deps;
+  const parsed = sendingInputSchema(() => clock.now()).safeParse(raw);
+  if (!parsed.success) throw invalidInput(parsed.error, "sending");
+  const input = parsed.data;
+
+  const id = newSendingId();
+  const rows = input.recipients.map(toRecipientRow);
+  const batch = createBatchDigest();
+  rows.forEach((row) => batch.add(row));
+  const recipientsDigest = rows.length ? chainRecipientsDigest(EMPTY_RECIPIENTS_DIGEST, batch.digest()) : EMPTY_RECIPIENTS_DIGEST;
+  const content = {
+    subject: input.subject,
+    fromName: input.from.name ?? null,
+    fromEmail: input.from.email,
+    replyTo: input.replyTo ?? null,
+    html: input.html,
+    text: input.text ?? null,
+  };
+  const hash = contentHash(content, recipientsDigest);
+
+  let upload: RecipientUpload | undefined;
+  try {
+    if (rows.length) {
+      upload = await startRecipientUpload(db, id, clock.now());
+      for (let start = 0; start < rows.length; start += STAGE_BATCH_SIZE) {
+        await upload.stage(rows.slice(start, start + STAGE_BATCH_SIZE));
+      }
+    }
+    const staged = upload;
+    await db.prisma.$transaction(async (tx) => {
+      await tx.sending.create({
+        data: {
+          id,
+          name: input.name,
+          ...content,
+          launchAt: input.launchAt,
+          requestedBy: input.requestedBy,
+          contentHash: hash,
+          recipientsDigest,
+          recipientCount: rows.length,
+        },
+      });
+      if (staged) await staged.publish(tx);
+      await recordAudit(tx, id, {
+        actor: input.requestedBy,
+        action: "created",
+        details: { recipients: rows.length, launchAt: input.launchAt.toISOString() },
+      });
+    }, TRANSACTION_OPTIONS);
+  } finally {
+    await upload?.discard();
+  }
+
+  log.info({ sendingId: id, recipients: rows.length, requestedBy: input.requestedBy }, "sending created");
+  // After commit: a Slack outage must never lose a sending (unposted ones are posted later).
+  await deps.notifier
+    .sendingChanged(id, { kind: "created" })
+    .catch((error) => log.error({ err: error, sendingId: id }, "notifying a new sending failed"));
+  return { id, status: "PENDING_APPROVAL", contentHash: hash, recipientCount: rows.length };
+}

@@ -1,0 +1,22 @@
+import { createHash } from "node:crypto";
+import type { RecipientRow } from "../db/recipient-bulk.js";
+import type { RecipientInput } from "./sending-input.js";
+
+export function toRecipientRow(recipient: RecipientInput): RecipientRow {
+  return { email: recipient.email, vars: JSON.stringify(recipient.vars ?? {}) };
+}
+
+/**
+ * The digest of one batch of recipients, in the order they were handed in; it is chained onto the
+ * sending's recipientsDigest (chainRecipientsDigest), which the content hash covers.
+ */
+export function createBatchDigest() {
+  const hash = createHash("sha256");
+  return {
+    add(row: RecipientRow) {
+      // Addresses hold no tab or newline and the JSON text no raw newline, so rows cannot run together.
+      hash.update(row.email).update("\t").update(row.vars).update("\n");
+    },
+    digest: () => hash.digest("hex"),
+  };
+}
