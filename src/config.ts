@@ -15,6 +15,21 @@ const list = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: 'must be a size such as "512kb", "5mb" or "1gb"' });
+        return z.NEVER;
+      }
+      return Number(match[1]) * (UNITS[(match[2] ?? "b").toLowerCase()] ?? 1);
+    });
+
 const databaseUrl = z
   .string()
   .default("file:./data/sendgate.db")
@@ -44,18 +59,8 @@ const schema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     PUBLIC_URL: z.url().optional(),
     API_TOKENS: list.pipe(z.array(z.string().min(16, "each token must be at least 16 characters"))),
-    API_BODY_LIMIT: z
-      .string()
-      .default("5mb")
-      .transform((value, ctx) => {
-        const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(value.trim());
-        if (!match) {
-          ctx.addIssue({ code: "custom", message: 'must be a size such as "512kb" or "5mb"' });
-          return z.NEVER;
-        }
-        const unit = (match[2] ?? "b").toLowerCase();
-        return Number(match[1]) * (unit === "mb" ? 1024 * 1024 : unit === "kb" ? 1024 : 1);
-      }),
+    API_BODY_LIMIT: byteSize("5mb"),
+    API_NDJSON_LIMIT: byteSize("1gb"),
     SMTP_URL: z
       .string()
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587')
@@ -89,7 +94,14 @@ export interface Config {
     approvalsChannel: string;
   };
   approval: { approvers: string[]; requiredApprovals: number; allowSelfApproval: boolean };
-  http: { port: number; publicUrl?: string; apiTokens: string[]; bodyLimit: number };
+  http: {
+    port: number;
+    publicUrl?: string;
+    apiTokens: string[];
+    bodyLimit: number;
+    /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
+    ndjsonLimit: number;
+  };
   mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number };
   sender: { cron: string };
   logLevel: string;
@@ -126,7 +138,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requiredApprovals: e.REQUIRED_APPROVALS,
       allowSelfApproval: e.ALLOW_SELF_APPROVAL,
     },
-    http: { port: e.PORT, publicUrl: e.PUBLIC_URL, apiTokens: e.API_TOKENS, bodyLimit: e.API_BODY_LIMIT },
+    http: {
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL,
+      apiTokens: e.API_TOKENS,
+      bodyLimit: e.API_BODY_LIMIT,
+      ndjsonLimit: e.API_NDJSON_LIMIT,
+    },
     mail: { smtpUrl: e.SMTP_URL, outboxDir: e.OUTBOX_DIR, rate: e.SEND_RATE, concurrency: e.SEND_CONCURRENCY },
     sender: { cron: e.SENDER_CRON },
     logLevel: e.LOG_LEVEL,
