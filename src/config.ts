@@ -69,6 +69,18 @@ const schema = z
     SEND_RATE: z.coerce.number().positive().default(50),
     SEND_CONCURRENCY: positiveInt(4),
     SENDER_CRON: z.string().default("*/5 * * * * *"),
+    SENDER_LEASE_SECONDS: positiveInt(60),
+    SENDER_PREPARE_WINDOW: positiveInt(200),
+    SEND_MAX_ATTEMPTS: positiveInt(5),
+    SEND_RETRY_SECONDS: positiveInt(60),
+    LATE_LAUNCH_LIMIT_MINUTES: positiveInt(30),
+    ERROR_BUDGET_CONSECUTIVE: positiveInt(20),
+    ERROR_BUDGET_RATIO: z.coerce.number().gt(0).max(1, "must be a fraction between 0 and 1, e.g. 0.2").default(0.2),
+    ERROR_BUDGET_WINDOW: positiveInt(200),
+    UNSUBSCRIBE_URL: z
+      .string()
+      .regex(/^(https?:\/\/|mailto:)/, "must be an https://, http:// or mailto: URL; {email}, {sendingId} and {recipientId} are filled in")
+      .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -102,8 +114,17 @@ export interface Config {
     /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
     ndjsonLimit: number;
   };
-  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number };
-  sender: { cron: string };
+  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string };
+  sender: {
+    cron: string;
+    leaseSeconds: number;
+    prepareWindow: number;
+    maxAttempts: number;
+    /** First retry delay; each later one is four times longer. */
+    retrySeconds: number;
+    lateLaunchLimitMinutes: number;
+    errorBudget: { consecutive: number; ratio: number; window: number };
+  };
   logLevel: string;
 }
 
@@ -145,8 +166,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimit: e.API_BODY_LIMIT,
       ndjsonLimit: e.API_NDJSON_LIMIT,
     },
-    mail: { smtpUrl: e.SMTP_URL, outboxDir: e.OUTBOX_DIR, rate: e.SEND_RATE, concurrency: e.SEND_CONCURRENCY },
-    sender: { cron: e.SENDER_CRON },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      outboxDir: e.OUTBOX_DIR,
+      rate: e.SEND_RATE,
+      concurrency: e.SEND_CONCURRENCY,
+      unsubscribeUrl: e.UNSUBSCRIBE_URL,
+    },
+    sender: {
+      cron: e.SENDER_CRON,
+      leaseSeconds: e.SENDER_LEASE_SECONDS,
+      prepareWindow: e.SENDER_PREPARE_WINDOW,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      retrySeconds: e.SEND_RETRY_SECONDS,
+      lateLaunchLimitMinutes: e.LATE_LAUNCH_LIMIT_MINUTES,
+      errorBudget: { consecutive: e.ERROR_BUDGET_CONSECUTIVE, ratio: e.ERROR_BUDGET_RATIO, window: e.ERROR_BUDGET_WINDOW },
+    },
     logLevel: e.LOG_LEVEL,
   };
 }
