@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const valid = {
+  SLACK_BOT_TOKEN: "xoxb-1-2-3",
+  SLACK_SIGNING_SECRET: "secret",
+  SLACK_APPROVALS_CHANNEL: "C0APPROVALS",
+  APPROVERS: "U0AAA, S0GROUP",
+  API_TOKENS: "0123456789abcdef0123",
+};
+
+const problemsOf = (env: Record<string, string | undefined>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the configuration to be refused");
+};
+
+describe("loadConfig", () => {
+  it("applies the embedded defaults", () => {
+    const config = loadConfig(valid);
+    expect(config.databaseUrl).toBe("file:./data/sendgate.db");
+    expect(config.mail.smtpUrl).toBeUndefined();
+    expect(config.mail.outboxDir).toBe("./data/outbox");
+    expect(config.http.port).toBe(3000);
+    expect(config.slack.apiUrl).toBe("https://slack.com/api/");
+    expect(config.approval).toEqual({ approvers: ["U0AAA", "S0GROUP"], requiredApprovals: 1, allowSelfApproval: false });
+    expect(config.sender.cron).toBe("*/5 * * * * *");
+  });
+
+  it("names a missing Slack token and says what to do", () => {
+    const { SLACK_BOT_TOKEN: _, ...env } = valid;
+    const [problem, ...rest] = problemsOf(env);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^SLACK_BOT_TOKEN is required: the bot token \(xoxb-…\)/);
+  });
+
+  it("parses booleans explicitly: \"false\" is false, anything but true/false is refused", () => {
+    expect(loadConfig({ ...valid, ALLOW_SELF_APPROVAL: "false" }).approval.allowSelfApproval).toBe(false);
+    expect(loadConfig({ ...valid, ALLOW_SELF_APPROVAL: "true" }).approval.allowSelfApproval).toBe(true);
+    expect(problemsOf({ ...valid, ALLOW_SELF_APPROVAL: "yes" })).toEqual(['ALLOW_SELF_APPROVAL must be "true" or "false"']);
+  });
+
+  it.each([
+    ["SLACK_APPROVALS_CHANNEL", "#approvals", /channel ID/],
+    ["APPROVERS", "alice", /user ID/],
+    ["REQUIRED_APPROVALS", "0", /REQUIRED_APPROVALS/],
+    ["DATABASE_URL", "mysql://x", /file:.*postgresql/],
+    ["SMTP_URL", "http://mail", /smtp:\/\//],
+    ["PORT", "99999", /PORT/],
+    ["API_TOKENS", "short", /16 characters/],
+  ])("refuses %s=%s with a message naming it", (name, value, message) => {
+    const problems = problemsOf({ ...valid, [name]: value });
+    expect(problems.join("\n")).toMatch(new RegExp(`^${name}`, "m"));
+    expect(problems.join("\n")).toMatch(message);
+  });
+
+  it("needs a signing secret in HTTP mode, not in Socket Mode", () => {
+    const { SLACK_SIGNING_SECRET: _, ...env } = valid;
+    expect(problemsOf(env).join()).toMatch(/SLACK_SIGNING_SECRET is required in HTTP mode/);
+    expect(loadConfig({ ...env, SLACK_APP_TOKEN: "xapp-1-2" }).slack.appToken).toBe("xapp-1-2");
+  });
+});
