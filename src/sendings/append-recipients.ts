@@ -5,7 +5,7 @@ import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
 import type { UseCaseDeps } from "./deps.js";
 import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
-import { issuesOf, recipientLine } from "./sending-input.js";
+import { issuesOf, recipientLine, slackUserId } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
 
 export interface AppendInput {
@@ -47,6 +47,11 @@ export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): P
   const { db, clock, log } = deps;
   const { sendingId } = input;
   const actor = input.actor ?? API_ACTOR;
+  if (input.actor !== undefined && !slackUserId.safeParse(input.actor).success) {
+    throw new AppError("VALIDATION", "changedBy must be a Slack user ID such as U0123ABCD.", {
+      issues: [{ path: ["changedBy"], message: "must be a Slack user ID such as U0123ABCD" }],
+    });
+  }
   const sending = SENDING_ID.test(sendingId)
     ? await db.prisma.sending.findUnique({ where: { id: sendingId }, select: { status: true } })
     : null;

@@ -25,7 +25,7 @@ export const recipientInput = z.strictObject({
 export const recipientLine = recipientInput;
 export type RecipientInput = z.output<typeof recipientInput>;
 
-const slackUserId = z
+export const slackUserId = z
   .string({ message: "must be a Slack user ID" })
   .regex(/^[UW][A-Z0-9]{2,}$/, "must be a Slack user ID such as U0123ABCD");
 

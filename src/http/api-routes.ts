@@ -1,0 +1,60 @@
+import type { Config } from "../config.js";
+import { appendRecipients } from "../sendings/append-recipients.js";
+import { createSending } from "../sendings/create-sending.js";
+import type { UseCaseDeps } from "../sendings/deps.js";
+import { getSending } from "../sendings/get-sending.js";
+import { updateSending } from "../sendings/update-sending.js";
+import { readJsonBody, readLines, requireContentType } from "./body.js";
+import type { Metrics } from "./metrics.js";
+import type { Route } from "./router.js";
+
+const JSON_TYPES = ["application/json"];
+const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "application/json-lines"];
+
+/** The intake API: parse the request, call one use case, answer. The rules live in the use cases. */
+export function apiRoutes(deps: UseCaseDeps & { config: Config }, metrics: Metrics): Route[] {
+  const { bodyLimit, ndjsonLimit } = deps.config.http;
+  return [
+    {
+      method: "POST",
+      pattern: "/api/sendings",
+      auth: true,
+      async handle({ req }) {
+        requireContentType(req, JSON_TYPES, true);
+        const created = await createSending(deps, await readJsonBody(req, bodyLimit));
+        return { status: 201, body: created };
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/api/sendings/:id",
+      auth: true,
+      handle: async ({ params }) => ({ status: 200, body: await getSending(deps, params.id ?? "") }),
+    },
+    {
+      method: "PUT",
+      pattern: "/api/sendings/:id",
+      auth: true,
+      async handle({ req, params }) {
+        requireContentType(req, JSON_TYPES, true);
+        const updated = await updateSending(deps, params.id ?? "", await readJsonBody(req, bodyLimit));
+        return { status: 200, body: updated };
+      },
+    },
+    {
+      method: "POST",
+      pattern: "/api/sendings/:id/recipients",
+      auth: true,
+      async handle({ req, url, params }) {
+        requireContentType(req, NDJSON_TYPES);
+        const result = await appendRecipients(deps, {
+          sendingId: params.id ?? "",
+          lines: readLines(req, ndjsonLimit),
+          actor: url.searchParams.get("changedBy") ?? undefined,
+        });
+        metrics.countAppendedRecipients(result.appended);
+        return { status: 200, body: result };
+      },
+    },
+  ];
+}

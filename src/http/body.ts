@@ -1,0 +1,103 @@
+import type { IncomingMessage } from "node:http";
+import { PassThrough, type Readable } from "node:stream";
+import { createInterface } from "node:readline";
+import { HttpError } from "./errors.js";
+
+const tooLarge = (limit: number) =>
+  new HttpError(413, "payload_too_large", `The body is larger than the limit of ${formatBytes(limit)}.`);
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GB`;
+  if (bytes >= 1024 ** 2) return `${Math.round((bytes / 1024 ** 2) * 10) / 10} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
+}
+
+function refuseDeclaredSize(req: IncomingMessage, limit: number) {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+}
+
+export function requireContentType(req: IncomingMessage, accepted: readonly string[], optional = false) {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if ((optional && type === "") || accepted.includes(type)) return;
+  throw new HttpError(415, "unsupported_media_type", `Send the body as ${accepted.join(" or ")}.`);
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes. Past the limit it stops reading (the request is not
+ * destroyed, so the client still gets its 413; the server closes the connection after answering).
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  refuseDeclaredSize(req, limit);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        cleanup();
+        req.pause();
+        chunks.length = 0;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (!text.trim()) return reject(new HttpError(400, "malformed_json", "The body is empty; send the JSON document."));
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(new HttpError(400, "malformed_json", `The body is not valid JSON: ${(error as Error).message}`));
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+/**
+ * The body as lines, read as the consumer asks for them (readline pauses the request when the
+ * consumer is busy), so memory stays flat however large the upload. Past `limit` bytes the lines
+ * end with a 413 error.
+ */
+export function readLines(req: IncomingMessage, limit: number): AsyncIterable<string> {
+  refuseDeclaredSize(req, limit);
+  return createInterface({ input: limitedBody(req, limit), crlfDelay: Infinity });
+}
+
+function limitedBody(req: IncomingMessage, limit: number): Readable {
+  const out = new PassThrough();
+  let total = 0;
+  const stop = (error: Error) => {
+    req.off("data", onData);
+    req.pause();
+    out.destroy(error);
+  };
+  const onData = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > limit) return stop(tooLarge(limit));
+    if (!out.write(chunk)) req.pause();
+  };
+  req.on("data", onData);
+  out.on("drain", () => req.resume());
+  req.on("end", () => out.end());
+  req.on("error", (error) => out.destroy(error));
+  req.on("close", () => {
+    if (!req.complete) out.destroy(new HttpError(400, "aborted", "The client stopped sending the body."));
+  });
+  return out;
+}

@@ -1,0 +1,113 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Config } from "../config.js";
+import { countSendingsByStatus } from "../sendings/count-sendings.js";
+import type { UseCaseDeps } from "../sendings/deps.js";
+import { apiRoutes } from "./api-routes.js";
+import { createBearerCheck } from "./auth.js";
+import { HttpError, toErrorResponse } from "./errors.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { matchRoute, type Reply, type Route } from "./router.js";
+
+export interface HttpDeps extends UseCaseDeps {
+  config: Config;
+  /** Bolt's HTTP receiver, when Slack runs in HTTP mode rather than Socket Mode. */
+  slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** A large upload may take minutes on a slow link; Node's default would cut it at 5. */
+const REQUEST_TIMEOUT_MS = 30 * 60_000;
+/** After an early answer (401, 413, 404), this much of an unread body is still read so the client sees the answer. */
+const DRAIN_AFTER_REPLY_BYTES = 1024 * 1024;
+
+/** The one HTTP server: Slack's events, the intake API, health and metrics. Returned unstarted. */
+export function createHttpServer(deps: HttpDeps): Server {
+  const metrics = createMetrics();
+  const routes: Route[] = [
+    ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
+    ...apiRoutes(deps, metrics),
+    ...healthRoutes(deps, metrics),
+  ];
+  const authorize = createBearerCheck(deps.config.http.apiTokens);
+
+  const server = createServer((req, res) => {
+    const method = req.method ?? "GET";
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const match = matchRoute(routes, method, url.pathname);
+    const route = typeof match === "object" ? match.route.pattern : "unmatched";
+    res.on("finish", () => metrics.countRequest(method, route, res.statusCode));
+
+    if (typeof match === "object" && "raw" in match.route) return match.route.raw(req, res);
+    void (async () => {
+      try {
+        if (match === undefined) throw new HttpError(404, "not_found", `No route for ${method} ${url.pathname}.`);
+        if (match === "wrong-method") throw new HttpError(405, "method_not_allowed", `${method} is not allowed on ${url.pathname}.`);
+        if (!("handle" in match.route)) return;
+        if (match.route.auth) authorize(req);
+        send(req, res, await match.route.handle({ req, url, params: match.params }));
+      } catch (error) {
+        const { status, body } = toErrorResponse(error, deps.log);
+        send(req, res, { status, body });
+      }
+    })();
+  });
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
+}
+
+function send(req: IncomingMessage, res: ServerResponse, reply: Reply) {
+  if (res.headersSent || res.destroyed) return;
+  const text = reply.contentType ? String(reply.body) : JSON.stringify(reply.body);
+  const headers: Record<string, string | number> = {
+    "content-type": reply.contentType ?? "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  };
+  // Answered before the body was read (a refusal): close the connection rather than read the rest.
+  if (!req.complete) headers.connection = "close";
+  res.writeHead(reply.status, headers);
+  res.end(text);
+  if (!req.complete) drainThenClose(req);
+}
+
+/**
+ * Reads a bounded amount more of an unread body, then closes: clients that are still sending would
+ * otherwise get a connection reset instead of the answer, and reading it all would defeat the limit.
+ */
+function drainThenClose(req: IncomingMessage) {
+  let drained = 0;
+  req.removeAllListeners("data");
+  req.on("data", (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_AFTER_REPLY_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
+function healthRoutes(deps: HttpDeps, metrics: Metrics): Route[] {
+  return [
+    { method: "GET", pattern: "/healthz", auth: false, handle: async () => ({ status: 200, body: { status: "ok" } }) },
+    {
+      method: "GET",
+      pattern: "/readyz",
+      auth: false,
+      async handle() {
+        try {
+          await deps.db.prisma.$queryRawUnsafe("SELECT 1");
+          return { status: 200, body: { status: "ready", database: deps.db.provider } };
+        } catch (error) {
+          deps.log.warn({ err: error }, "readiness check: the database does not answer");
+          return { status: 503, body: { status: "unavailable", database: deps.db.provider } };
+        }
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/metrics",
+      auth: false,
+      handle: async () => ({
+        status: 200,
+        body: metrics.render(await countSendingsByStatus(deps)),
+        contentType: "text/plain; version=0.0.4; charset=utf-8",
+      }),
+    },
+  ];
+}
