@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { Mailer } from "../mail/transport.js";
+import type { Clock, SendingNotifier } from "../sendings/ports.js";
+import { DeliveryRun, type RunEnd } from "./delivery-run.js";
+import { Pacer } from "./pacer.js";
+import type { SenderSettings } from "./settings.js";
+import type { SenderStore } from "./store.js";
+
+export interface SenderEngineDeps {
+  store: SenderStore;
+  mailer: Mailer;
+  notifier: SendingNotifier;
+  clock: Clock;
+  log: Logger;
+  settings: SenderSettings;
+  /** Names this engine in leases; unique per process by default. */
+  owner?: string;
+}
+
+export interface TickReport {
+  /** Sendings this tick began delivering (or resumed delivering). */
+  delivering: string[];
+  /** Due sendings found too late and paused instead (late launch). */
+  lateLaunches: string[];
+}
+
+export interface SenderEngine {
+  readonly owner: string;
+  /** Claims what is due and starts delivering it in the background; the only thing the cron job calls. */
+  tick(): Promise<TickReport>;
+  /** Resolves when no delivery of this engine is running (tests and benches wait on it). */
+  idle(): Promise<void>;
+  /** Graceful shutdown: the messages in hand finish, their outcomes are written, leases are released. */
+  stop(): Promise<void>;
+  /** The sendings this engine is delivering now. */
+  delivering(): string[];
+}
+
+export function newEngineOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
+  const { store, clock, settings } = deps;
+  const owner = deps.owner ?? newEngineOwner();
+  const log = deps.log.child({ component: "sender", owner });
+  const pacer = new Pacer(settings.rate);
+  const runs = new Map<string, { run: DeliveryRun; done: Promise<RunEnd> }>();
+  let stopping = false;
+
+  const announce = (sendingId: string, event: Parameters<SendingNotifier["sendingChanged"]>[1]) =>
+    Promise.resolve()
+      .then(() => deps.notifier.sendingChanged(sendingId, event))
+      .catch((error) => log.error({ err: error, sendingId, event: event.kind }, "notifying a delivery event failed"));
+
+  function launch(sending: Awaited<ReturnType<SenderStore["claim"]>>[number], announceStart: boolean) {
+    const run = new DeliveryRun({ ...deps, log, pacer, owner }, sending, { announceStart });
+    const done = run
+      .run()
+      .catch((error): RunEnd => {
+        log.error({ err: error, sendingId: sending.id }, "delivery run crashed");
+        return "failed";
+      })
+      .finally(() => runs.delete(sending.id));
+    runs.set(sending.id, { run, done });
+  }
+
+  return {
+    owner,
+
+    async tick() {
+      const report: TickReport = { delivering: [], lateLaunches: [] };
+      const room = settings.maxSendings - runs.size;
+      if (stopping || room <= 0) return report;
+      const now = clock.now();
+      const leaseUntil = new Date(now.getTime() + settings.leaseSeconds * 1000);
+      const claimed = await store.claim({ owner, now, leaseUntil, limit: room, skip: [...runs.keys()] });
+      for (const sending of claimed) {
+        try {
+          let announceStart = false;
+          if (sending.status === "SCHEDULED") {
+            const lateBy = now.getTime() - sending.launchAt.getTime();
+            if (lateBy > settings.lateLaunchLimitMinutes * 60_000) {
+              const note = lateLaunchNote(sending.launchAt, lateBy);
+              if (await store.autoPause(sending.id, owner, note)) {
+                report.lateLaunches.push(sending.id);
+                log.warn({ sendingId: sending.id, launchAt: sending.launchAt }, "launch date long past: paused instead of sending late");
+                void announce(sending.id, { kind: "late-launch", launchAt: sending.launchAt });
+              } else await store.releaseLease(sending.id, owner);
+              continue;
+            }
+            if (!(await store.start(sending.id, owner, now))) {
+              await store.releaseLease(sending.id, owner);
+              continue;
+            }
+            announceStart = true;
+            log.info({ sendingId: sending.id }, "delivery started");
+          } else if (sending.status === "SENDING" && !sending.startedAt) {
+            // Resumed after a late launch: the first delivery is its start.
+            announceStart = await store.markStarted(sending.id, now);
+          }
+          if (stopping) {
+            await store.releaseLease(sending.id, owner);
+            continue;
+          }
+          launch({ ...sending, status: sending.status === "SCHEDULED" ? "SENDING" : sending.status }, announceStart);
+          report.delivering.push(sending.id);
+        } catch (error) {
+          log.error({ err: error, sendingId: sending.id }, "starting delivery failed");
+          await store.releaseLease(sending.id, owner).catch(() => {});
+        }
+      }
+      return report;
+    },
+
+    async idle() {
+      while (runs.size > 0) await Promise.all([...runs.values()].map((entry) => entry.done));
+    },
+
+    async stop() {
+      stopping = true;
+      for (const { run } of runs.values()) run.requestStop("stopped");
+      await this.idle();
+      log.info("sender stopped; leases released");
+    },
+
+    delivering: () => [...runs.keys()],
+  };
+}
+
+function lateLaunchNote(launchAt: Date, lateByMs: number): string {
+  const minutes = Math.round(lateByMs / 60_000);
+  const late = minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+  return `Not sent: its launch date (${launchAt.toISOString()}) had passed ${late} before delivery could start. Resume to deliver it now, or cancel it.`;
+}
