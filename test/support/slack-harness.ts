@@ -1,14 +1,11 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { contentHash, EMPTY_RECIPIENTS_DIGEST } from "../../src/domain/content-hash.js";
 import type { Provider } from "../../src/db/provider.js";
 import { newSendingId } from "../../src/sendings/sending-id.js";
-import { createApproverDirectory } from "../../src/slack/approver-directory.js";
-import { createSlackApp, registerListeners } from "../../src/slack/app.js";
+import { startSendgate } from "../../src/sendgate.js";
 import type { SlackDeps } from "../../src/slack/deps.js";
-import { createSlackNotifier, type SlackNotifier } from "../../src/slack/slack-notifier.js";
+import type { SlackNotifier } from "../../src/slack/slack-notifier.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 import { FakeSlackApi, SLACK_API_URL } from "./slack-api.js";
 import { APPROVALS_CHANNEL, SIGNING_SECRET } from "./slack-requests.js";
@@ -25,8 +22,9 @@ export interface SlackHarness {
 }
 
 export const NOW = new Date("2026-11-27T10:00:00Z");
+export const API_TOKEN = "test-api-token-0123456789";
 
-/** The real Bolt HTTP receiver on a real port, a real database, and Slack's API faked with nock. */
+/** sendgate as main.ts starts it (real Bolt HTTP receiver, real database), with Slack's API faked by nock. */
 export async function startSlackHarness(provider: Provider, env: Record<string, string> = {}): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
   const slack = new FakeSlackApi();
@@ -37,46 +35,23 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     SLACK_API_URL,
     SLACK_APPROVALS_CHANNEL: APPROVALS_CHANNEL,
     APPROVERS: "UAPPROVER1,UAPPROVER2,SAPPROVERS",
-    API_TOKENS: "test-api-token-0123456789",
+    API_TOKENS: API_TOKEN,
+    PORT: "0",
     ...env,
   });
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
-  const log = pino({ level: "silent" });
-  const slackApp = createSlackApp(config, log);
-  const notifier = createSlackNotifier({
-    client: slackApp.client,
-    db,
-    log,
-    approvalsChannel: config.slack.approvalsChannel,
-    requiredApprovals: config.approval.requiredApprovals,
-    progressIntervalMs: 50,
-  });
-  const deps: SlackDeps = {
-    db,
-    log,
-    clock,
-    notifier,
-    approvers: createApproverDirectory(slackApp.client, config.approval.approvers, log),
-    policy: { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval },
-  };
-  registerListeners(slackApp.app, deps);
-  const listener = slackApp.requestListener!;
-  const server: Server = createServer((req, res) => listener(req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50 });
   return {
     db,
     config,
     slack,
-    notifier,
-    deps,
-    baseUrl: `http://127.0.0.1:${port}`,
+    notifier: app.notifier,
+    deps: app.deps,
+    baseUrl: app.baseUrl,
     clock,
     async close() {
-      await notifier.flush();
-      notifier.close();
-      await new Promise((resolve) => server.close(resolve));
+      await app.stop();
       slack.close();
       await db.destroy();
     },

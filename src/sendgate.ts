@@ -1,0 +1,100 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import cron from "node-cron";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { openDatabase, type Database } from "./db/database.js";
+import { createHttpServer } from "./http/server.js";
+import { systemClock, type Clock } from "./sendings/ports.js";
+import { createApproverDirectory } from "./slack/approver-directory.js";
+import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
+import type { SlackDeps } from "./slack/deps.js";
+import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
+
+export interface Sendgate {
+  config: Config;
+  db: Database;
+  deps: SlackDeps;
+  notifier: SlackNotifier;
+  slack: SlackApp;
+  server: Server;
+  /** Where the HTTP server listens, e.g. http://127.0.0.1:3000. */
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  clock?: Clock;
+  /** An already open database (tests); otherwise config.databaseUrl is opened. */
+  db?: Database;
+  host?: string;
+  /** Least time between two progress updates of one sending in Slack. */
+  progressIntervalMs?: number;
+}
+
+/** The composition root: builds every adapter, wires the ports, and starts serving. */
+export async function startSendgate(config: Config, options: StartOptions): Promise<Sendgate> {
+  const { log } = options;
+  const clock = options.clock ?? systemClock;
+  const db = options.db ?? (await openDatabase(config.databaseUrl));
+  const slack = createSlackApp(config, log);
+  const notifier = createSlackNotifier({
+    client: slack.client,
+    db,
+    log,
+    approvalsChannel: config.slack.approvalsChannel,
+    requiredApprovals: config.approval.requiredApprovals,
+    progressIntervalMs: options.progressIntervalMs,
+  });
+  const deps: SlackDeps = {
+    db,
+    log,
+    clock,
+    notifier,
+    approvers: createApproverDirectory(slack.client, config.approval.approvers, log),
+    policy: { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval },
+  };
+  registerListeners(slack.app, deps);
+
+  const server = createHttpServer({ ...deps, config, slackListener: slack.requestListener });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.http.port, options.host ?? "0.0.0.0", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await slack.start();
+
+  // Approval messages that could not be posted (Slack down at intake) are posted once Slack answers again.
+  const housekeeping = cron.schedule("*/30 * * * * *", () => notifier.postMissing(), { noOverlap: true });
+
+  log.info(
+    {
+      port,
+      database: db.provider,
+      slack: config.slack.appToken ? "socket mode" : "http /slack/events",
+      mail: config.mail.smtpUrl ? "smtp" : `outbox ${config.mail.outboxDir}`,
+    },
+    "sendgate started",
+  );
+  if (!config.mail.smtpUrl) log.warn({ outbox: config.mail.outboxDir }, "SMTP_URL is not set: messages are written as .eml files, not delivered");
+
+  return {
+    config,
+    db,
+    deps,
+    notifier,
+    slack,
+    server,
+    baseUrl: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    async stop() {
+      await housekeeping.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await slack.stop();
+      await notifier.flush();
+      notifier.close();
+      if (!options.db) await db.close();
+    },
+  };
+}
