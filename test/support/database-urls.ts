@@ -1,9 +1,3 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-export const SQLITE_TEMPLATE = join(tmpdir(), "sendgate-test-template.db");
-export const TEMPLATE_DATABASE = "sendgate_test_template";
-
 export const postgresUrl = () => process.env.TEST_POSTGRES_URL || undefined;
 
 export function databaseUrlFor(url: string, database: string): string {

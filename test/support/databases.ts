@@ -6,7 +6,7 @@ import pg from "pg";
 import { describe, inject } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import type { Provider } from "../../src/db/provider.js";
-import { SQLITE_TEMPLATE, TEMPLATE_DATABASE, adminUrl, databaseUrlFor, postgresUrl } from "./database-urls.js";
+import { adminUrl, databaseUrlFor, postgresUrl } from "./database-urls.js";
 
 export interface TestDatabase extends Database {
   /** Closes the client and deletes the database. */
@@ -18,7 +18,7 @@ export async function createTestDatabase(provider: Provider): Promise<TestDataba
   const name = `sendgate_t_${process.pid}_${randomBytes(4).toString("hex")}`;
   if (provider === "sqlite") {
     const file = join(tmpdir(), `${name}.db`);
-    copyFileSync(SQLITE_TEMPLATE, file);
+    copyFileSync(inject("sqliteTemplate"), file);
     const db = await openDatabase(`file:${file}`);
     return {
       ...db,
@@ -30,7 +30,7 @@ export async function createTestDatabase(provider: Provider): Promise<TestDataba
   }
   const base = postgresUrl();
   if (!base) throw new Error("TEST_POSTGRES_URL is not set");
-  await adminQuery(base, `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  await adminQuery(base, `CREATE DATABASE "${name}" TEMPLATE "${inject("postgresTemplate")}"`);
   const db = await openDatabase(databaseUrlFor(base, name));
   return {
     ...db,
