@@ -2,6 +2,8 @@ import type { App, BlockButtonAction } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
 import { assertMayControl } from "../../../sendings/authority.js";
+import { pauseSending } from "../../../sendings/pause-sending.js";
+import { resumeSending } from "../../../sendings/resume-sending.js";
 import { listSendings, sendingLists, type SendingListName } from "../../../sendings/list-sendings.js";
 import { previewRecipient } from "../../../sendings/preview-recipient.js";
 import { loadSendingView } from "../../../sendings/sending-view.js";
@@ -94,6 +96,18 @@ export function registerActions(app: App, deps: SlackDeps) {
       trigger_id: body.trigger_id,
       view: buildCancelModal({ sendingId, name: view.name, preparedCount: view.preparedCount }),
     });
+  });
+
+  on(ActionId.pause, async ({ body }) => {
+    const sendingId = body.actions[0]?.value ?? "";
+    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
+    await pauseSending(deps, { sendingId, actor: body.user.id });
+  });
+
+  on(ActionId.resume, async ({ body }) => {
+    const sendingId = body.actions[0]?.value ?? "";
+    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
+    await resumeSending(deps, { sendingId, actor: body.user.id });
   });
 
   on(ActionId.preview, async ({ body, client }) => {

@@ -1,6 +1,8 @@
 import type { AckFn, App, SlackViewAction, ViewOutput, ViewResponseAction } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
+import { assertMayControl } from "../../../sendings/authority.js";
+import { cancelSending, type PreparedChoice } from "../../../sendings/cancel-sending.js";
 import { rejectSending } from "../../../sendings/reject-sending.js";
 import { rescheduleSending } from "../../../sendings/reschedule-sending.js";
 import type { SlackDeps } from "../../deps.js";
@@ -52,6 +54,17 @@ export function registerViews(app: App, deps: SlackDeps) {
     await submit(deps, ack as Ack, BlockId.reason, async () => {
       const reason = inputValue(view, BlockId.reason, InputActionId.reason)?.value ?? "";
       await rejectSending(deps, { sendingId: metadataOf(view).id, userId: body.user.id, reason });
+    });
+  });
+
+  app.view<SlackViewAction>(CallbackId.cancel, async ({ ack, body, view }) => {
+    await submit(deps, ack as Ack, BlockId.reason, async () => {
+      const { id } = metadataOf(view);
+      await assertMayControl(deps.db, deps.approvers, id, body.user.id);
+      const reason = inputValue(view, BlockId.reason, InputActionId.reason)?.value ?? "";
+      // No choice shown means nothing was prepared when the modal opened; anything prepared since is dropped.
+      const prepared = (inputValue(view, BlockId.prepared, InputActionId.prepared)?.selected_option?.value ?? "drop") as PreparedChoice;
+      await cancelSending(deps, { sendingId: id, actor: body.user.id, reason, prepared });
     });
   });
 
