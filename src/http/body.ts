@@ -76,11 +76,16 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
  */
 export function readLines(req: IncomingMessage, limit: number): AsyncIterable<string> {
   refuseDeclaredSize(req, limit);
-  return createInterface({ input: limitedBody(req, limit), crlfDelay: Infinity });
+  const lines = createInterface({ input: limitedBody(req, limit), crlfDelay: Infinity });
+  // Taken at once: readline drops lines read before someone iterates, and the consumer may first do other work.
+  const iterator = lines[Symbol.asyncIterator]();
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 function limitedBody(req: IncomingMessage, limit: number): Readable {
   const out = new PassThrough();
+  // Errors reach the reader through readline; this keeps one that arrives after it stopped reading from crashing the process.
+  out.on("error", () => {});
   let total = 0;
   const stop = (error: Error) => {
     req.off("data", onData);

@@ -53,7 +53,7 @@ export async function startHttpHarness(provider: Provider, overrides: Partial<Ht
   const db = await createTestDatabase(provider);
   const notifier = new RecordingNotifier();
   const clock: Clock = { now: () => NOW };
-  const deps = { db, notifier, clock, log: pino({ level: "silent" }) };
+  const deps = { db, notifier, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) };
   const server: Server = createHttpServer({ ...deps, config: testConfig(overrides.env), ...overrides });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

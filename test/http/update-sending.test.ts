@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { approveSending } from "../../src/sendings/approve-sending.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
+
+describeEachDatabase("intake: change a sending's content", (provider) => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await startHttpHarness(provider);
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => {
+    h.notifier.events.length = 0;
+  });
+
+  async function createSending() {
+    const created = await h.request("POST", "/api/sendings", { body: sendingJson() });
+    expect(created.status).toBe(201);
+    h.notifier.events.length = 0;
+    return created.body as { id: string; contentHash: string };
+  }
+
+  /** Approved through the real use case, by two approvers: the sending is SCHEDULED on its current hash. */
+  async function createScheduledSending() {
+    const sending = await createSending();
+    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false } };
+    await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER1" });
+    const second = await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER2" });
+    expect(second.scheduled).toBe(true);
+    h.notifier.events.length = 0;
+    return sending;
+  }
+
+  const auditOf = (id: string) => h.db.prisma.auditEvent.findMany({ where: { sendingId: id }, orderBy: { id: "asc" } });
+
+  it("a content change on a SCHEDULED sending withdraws its approvals and sends it back for approval", async () => {
+    const sending = await createScheduledSending();
+    const response = await h.request("PUT", `/api/sendings/${sending.id}`, {
+      body: { subject: "Spring is here, {{firstName}}", from: { name: "Acme News", email: "news@acme.test" }, changedBy: "U0MARKETER" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      sendingId: sending.id,
+      changed: ["subject", "fromName"],
+      status: "PENDING_APPROVAL",
+      approvalsWithdrawn: 2,
+    });
+    expect(response.body.contentHash).not.toBe(sending.contentHash);
+
+    const read = await h.request("GET", `/api/sendings/${sending.id}`);
+    expect(read.body).toMatchObject({ status: "PENDING_APPROVAL", subject: "Spring is here, {{firstName}}", approvals: 0 });
+    expect(read.body.decisions.map((d: { userId: string; current: boolean }) => [d.userId, d.current])).toEqual([
+      ["U0APPROVER1", false],
+      ["U0APPROVER2", false],
+    ]);
+    const last = (await auditOf(sending.id)).at(-1)!;
+    expect(last).toMatchObject({ actor: "U0MARKETER", action: "content changed", fromStatus: "SCHEDULED", toStatus: "PENDING_APPROVAL" });
+    expect(JSON.parse(last.details ?? "{}")).toEqual({ changed: ["subject", "fromName"], approvalsWithdrawn: 2 });
+    expect(h.notifier.events).toEqual([
+      {
+        sendingId: sending.id,
+        event: { kind: "content-changed", by: "U0MARKETER", changed: ["subject", "fromName"], approvalsWithdrawn: 2 },
+      },
+    ]);
+
+    // The withdrawn approvals do not count towards the quorum any more: one new approval is not enough.
+    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false } };
+    const again = await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER1" });
+    expect(again).toEqual({ approvals: 1, required: 2, scheduled: false });
+  });
+
+  it("appending recipients to a SCHEDULED sending withdraws its approvals too", async () => {
+    const sending = await createScheduledSending();
+    const response = await h.request("POST", `/api/sendings/${sending.id}/recipients`, {
+      raw: ndjson([{ email: "new@example.com" }]),
+      contentType: "application/x-ndjson",
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ appended: 1, status: "PENDING_APPROVAL", approvalsWithdrawn: 2 });
+    const last = (await auditOf(sending.id)).at(-1)!;
+    expect(last).toMatchObject({ action: "recipients appended", fromStatus: "SCHEDULED", toStatus: "PENDING_APPROVAL" });
+    expect(h.notifier.events[0]?.event).toEqual({ kind: "content-changed", by: "api", changed: ["recipients"], approvalsWithdrawn: 2 });
+  });
+
+  it("a new launch date or name alone keeps the approvals and the schedule", async () => {
+    const sending = await createScheduledSending();
+    const response = await h.request("PUT", `/api/sendings/${sending.id}`, {
+      body: { launchAt: "2030-04-01T08:00:00Z", name: "Spring newsletter (final)" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ changed: ["name", "launchAt"], status: "SCHEDULED", approvalsWithdrawn: 0, contentHash: sending.contentHash });
+    const read = await h.request("GET", `/api/sendings/${sending.id}`);
+    expect(read.body).toMatchObject({ status: "SCHEDULED", approvals: 2, launchAt: "2030-04-01T08:00:00.000Z" });
+  });
+
+  it("a request that changes nothing writes nothing", async () => {
+    const sending = await createSending();
+    const before = await h.rowCounts();
+    const response = await h.request("PUT", `/api/sendings/${sending.id}`, { body: { subject: "Hello {{firstName}}" } });
+    expect(response.status).toBe(200);
+    expect(response.body.changed).toEqual([]);
+    expect(await h.rowCounts()).toEqual(before);
+    expect(h.notifier.events).toEqual([]);
+  });
+
+  it("refuses invalid changes with 400 and writes nothing", async () => {
+    const sending = await createScheduledSending();
+    const before = await h.rowCounts();
+    const cases: [unknown, string][] = [
+      [{}, ""],
+      [{ html: "<p>{{#each items}}</p>" }, "html"],
+      [{ launchAt: "2030-04-01T08:00:00" }, "launchAt"],
+      [{ launchAt: "2026-01-01T08:00:00Z" }, "launchAt"],
+      [{ replyTo: "nobody" }, "replyTo"],
+      [{ recipients: [] }, ""],
+    ];
+    for (const [body, path] of cases) {
+      const response = await h.request("PUT", `/api/sendings/${sending.id}`, { body });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.issues.map((issue: { path: unknown[] }) => issue.path.join("."))).toContain(path);
+    }
+    expect(await h.rowCounts()).toEqual(before);
+    expect((await h.request("GET", `/api/sendings/${sending.id}`)).body.status).toBe("SCHEDULED");
+    expect(h.notifier.events).toEqual([]);
+  });
+
+  it("refuses a change once delivery started (409) and for an unknown sending (404)", async () => {
+    const sending = await createSending();
+    await h.db.prisma.sending.update({ where: { id: sending.id }, data: { status: "SENDING" } });
+    const before = await h.rowCounts();
+    const started = await h.request("PUT", `/api/sendings/${sending.id}`, { body: { subject: "Too late" } });
+    expect(started.status).toBe(409);
+    expect(started.body).toMatchObject({ error: "conflict", status: "SENDING" });
+    const unknown = await h.request("PUT", "/api/sendings/snd_0000000000", { body: { subject: "x" } });
+    expect(unknown.status).toBe(404);
+    expect(await h.rowCounts()).toEqual(before);
+    expect(h.notifier.events).toEqual([]);
+  });
+});
