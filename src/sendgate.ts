@@ -5,6 +5,11 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
 import { createHttpServer } from "./http/server.js";
+import { createMailer, type Mailer } from "./mail/transport.js";
+import { createSenderEngine, type SenderEngine } from "./sender/engine.js";
+import { createPrismaSenderStore } from "./sender/prisma-store.js";
+import { startSenderLoop } from "./sender/scheduler.js";
+import { senderSettingsFrom } from "./sender/settings.js";
 import { systemClock, type Clock } from "./sendings/ports.js";
 import { createApproverDirectory } from "./slack/approver-directory.js";
 import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
@@ -18,6 +23,8 @@ export interface Sendgate {
   notifier: SlackNotifier;
   slack: SlackApp;
   server: Server;
+  mailer: Mailer;
+  engine: SenderEngine;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:3000. */
   baseUrl: string;
   stop(): Promise<void>;
@@ -31,6 +38,8 @@ export interface StartOptions {
   host?: string;
   /** Least time between two progress updates of one sending in Slack. */
   progressIntervalMs?: number;
+  /** false: build the engine but do not run the cron loop (tests drive tick() themselves). */
+  runSenderLoop?: boolean;
 }
 
 /** The composition root: builds every adapter, wires the ports, and starts serving. */
@@ -65,6 +74,11 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   const { port } = server.address() as AddressInfo;
   await slack.start();
 
+  const mailer = createMailer(config.mail, log);
+  const store = createPrismaSenderStore(db);
+  const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config) });
+  const stopSenderLoop = options.runSenderLoop === false ? () => engine.stop() : startSenderLoop(engine, config.sender.cron, log);
+
   // Approval messages that could not be posted (Slack down at intake) are posted once Slack answers again.
   const housekeeping = cron.schedule("*/30 * * * * *", () => notifier.postMissing(), { noOverlap: true });
 
@@ -77,7 +91,6 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
     },
     "sendgate started",
   );
-  if (!config.mail.smtpUrl) log.warn({ outbox: config.mail.outboxDir }, "SMTP_URL is not set: messages are written as .eml files, not delivered");
 
   return {
     config,
@@ -86,12 +99,18 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
     notifier,
     slack,
     server,
+    mailer,
+    engine,
     baseUrl: `http://${options.host ?? "127.0.0.1"}:${port}`,
     async stop() {
       await housekeeping.stop();
+      // The message in hand finishes and leases are released before anything else closes.
+      await stopSenderLoop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await slack.stop();
+      await mailer.close();
+      await store.close();
       await notifier.flush();
       notifier.close();
       if (!options.db) await db.close();

@@ -1,9 +1,11 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pino from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { contentHash, EMPTY_RECIPIENTS_DIGEST } from "../../src/domain/content-hash.js";
 import type { Provider } from "../../src/db/provider.js";
 import { newSendingId } from "../../src/sendings/sending-id.js";
-import { startSendgate } from "../../src/sendgate.js";
+import { startSendgate, type Sendgate } from "../../src/sendgate.js";
 import type { SlackDeps } from "../../src/slack/deps.js";
 import type { SlackNotifier } from "../../src/slack/slack-notifier.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -18,6 +20,8 @@ export interface SlackHarness {
   deps: SlackDeps;
   baseUrl: string;
   clock: { now(): Date; set(date: Date): void };
+  /** The composed service: its engine, mailer and server, as main.ts builds them. */
+  app: Sendgate;
   close(): Promise<void>;
 }
 
@@ -37,11 +41,12 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     APPROVERS: "UAPPROVER1,UAPPROVER2,SAPPROVERS",
     API_TOKENS: API_TOKEN,
     PORT: "0",
+    OUTBOX_DIR: join(tmpdir(), `sendgate-outbox-${process.pid}`),
     ...env,
   });
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
-  const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50 });
+  const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false });
   return {
     db,
     config,
@@ -50,6 +55,7 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     deps: app.deps,
     baseUrl: app.baseUrl,
     clock,
+    app,
     async close() {
       await app.stop();
       slack.close();
