@@ -1,0 +1,139 @@
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { parseArgs } from "node:util";
+
+export const HELP = `sendgate: hand sendings to the approval gate through its API.
+
+Usage:
+  sendgate create <sending.json>              create a sending from a JSON file (see examples/)
+  sendgate append <id> <recipients.ndjson>    append recipients, one JSON object a line
+  sendgate show <id>                          print a sending's state and recipient counts
+
+Options:
+  --url <url>          the sendgate server (env SENDGATE_URL; default http://localhost:3000)
+  --token <token>      an API token from API_TOKENS (env SENDGATE_API_TOKEN)
+  --changed-by <U…>    append: the Slack user behind the upload
+  -h, --help           this help
+
+Exit status: 0 when the server accepted the request, 1 otherwise.`;
+
+export interface CliIo {
+  env: { SENDGATE_URL?: string; SENDGATE_API_TOKEN?: string };
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Runs one CLI command; returns the exit status. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        token: { type: "string" },
+        "changed-by": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${HELP}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    (values.help ? io.out : io.err)(HELP);
+    return values.help ? 0 : 1;
+  }
+  const baseUrl = (values.url ?? io.env.SENDGATE_URL ?? "http://localhost:3000").replace(/\/+$/, "");
+  const token = values.token ?? io.env.SENDGATE_API_TOKEN;
+  if (!token) {
+    io.err("No API token: pass --token or set SENDGATE_API_TOKEN (one of the server's API_TOKENS).");
+    return 1;
+  }
+  const api = (path: string, init: RequestInit & { duplex?: "half" } = {}) =>
+    fetch(`${baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+
+  try {
+    if (command === "create" && args.length === 1) return await create(api, args[0]!, io);
+    if (command === "append" && args.length === 2) return await append(api, args[0]!, args[1]!, values["changed-by"], io);
+    if (command === "show" && args.length === 1) return await show(api, args[0]!, io);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "ECONNREFUSED") io.err(`Cannot reach sendgate at ${baseUrl} (connection refused).`);
+    else io.err(`Failed: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ""}`);
+    return 1;
+  }
+  io.err(`Unknown command or wrong arguments: ${positionals.join(" ")}\n\n${HELP}`);
+  return 1;
+}
+
+type Api = (path: string, init?: RequestInit & { duplex?: "half" }) => Promise<Response>;
+
+async function create(api: Api, file: string, io: CliIo): Promise<number> {
+  const body = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+  });
+  const response = await api("/api/sendings", { method: "POST", headers: { "content-type": "application/json" }, body });
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  io.out(`Created ${result.id}: ${result.status}, ${result.recipientCount} recipient${result.recipientCount === 1 ? "" : "s"}.`);
+  return 0;
+}
+
+async function append(api: Api, id: string, file: string, changedBy: string | undefined, io: CliIo): Promise<number> {
+  await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+  });
+  const query = changedBy ? `?changedBy=${encodeURIComponent(changedBy)}` : "";
+  // Streamed from the file: a list of millions never sits in this process's memory.
+  const response = await api(`/api/sendings/${encodeURIComponent(id)}/recipients${query}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-ndjson" },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+    duplex: "half",
+  });
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  const { inUpload, alreadyInSending } = result.duplicates;
+  io.out(
+    `Appended ${result.appended} of ${result.received} recipients to ${result.sendingId} ` +
+      `(skipped duplicates: ${inUpload} within the file, ${alreadyInSending} already in the sending). ` +
+      `Now ${result.recipientCount} recipients, ${result.status}.`,
+  );
+  if (result.approvalsWithdrawn > 0) io.out(`${result.approvalsWithdrawn} approval(s) were withdrawn: it needs approval again.`);
+  return 0;
+}
+
+async function show(api: Api, id: string, io: CliIo): Promise<number> {
+  const response = await api(`/api/sendings/${encodeURIComponent(id)}`);
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  io.out(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, printed field by field
+async function readBody(response: Response): Promise<any> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: "unexpected_response", message: text.slice(0, 500) };
+  }
+}
+
+function reportError(response: Response, body: { message?: string; issues?: { path?: unknown[]; line?: number; message: string }[]; invalidLines?: number }, io: CliIo): number {
+  io.err(`Refused (${response.status}): ${body.message ?? response.statusText}`);
+  for (const issue of body.issues ?? []) {
+    const where = [issue.line !== undefined ? `line ${issue.line}` : "", (issue.path ?? []).join(".")].filter(Boolean).join(" ");
+    io.err(`  ${where || "(body)"}: ${issue.message}`);
+  }
+  if (body.invalidLines && body.issues && body.invalidLines > new Set(body.issues.map((i) => i.line)).size) {
+    io.err(`  … ${body.invalidLines} invalid lines in all.`);
+  }
+  return 1;
+}
