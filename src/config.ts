@@ -58,6 +58,12 @@ const schema = z
     ALLOW_SELF_APPROVAL: bool(false),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     PUBLIC_URL: z.url().optional(),
+    PREVIEW_LINK_SECRET: z
+      .string()
+      .min(32, "must be at least 32 characters, e.g. the output of `openssl rand -hex 32`")
+      .optional(),
+    PREVIEW_LINK_TTL_MINUTES: positiveInt(60),
+    REMIND_BEFORE_MINUTES: positiveInt(120),
     API_TOKENS: list.pipe(z.array(z.string().min(16, "each token must be at least 16 characters"))),
     API_BODY_LIMIT: byteSize("5mb"),
     API_NDJSON_LIMIT: byteSize("1gb"),
@@ -125,6 +131,15 @@ export interface Config {
     lateLaunchLimitMinutes: number;
     errorBudget: { consecutive: number; ratio: number; window: number };
   };
+  preview: {
+    /** Signs HTML preview links; when unset a key is derived from the Slack secrets (see previewLinkKey). */
+    linkSecret?: string;
+    linkTtlMinutes: number;
+  };
+  reminders: {
+    /** A sending still pending approval this long before its launch pings the approvers once. */
+    beforeMinutes: number;
+  };
   logLevel: string;
 }
 
@@ -182,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lateLaunchLimitMinutes: e.LATE_LAUNCH_LIMIT_MINUTES,
       errorBudget: { consecutive: e.ERROR_BUDGET_CONSECUTIVE, ratio: e.ERROR_BUDGET_RATIO, window: e.ERROR_BUDGET_WINDOW },
     },
+    preview: { linkSecret: e.PREVIEW_LINK_SECRET, linkTtlMinutes: e.PREVIEW_LINK_TTL_MINUTES },
+    reminders: { beforeMinutes: e.REMIND_BEFORE_MINUTES },
     logLevel: e.LOG_LEVEL,
   };
 }
