@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { AppError } from "../../src/domain/errors.js";
+import { analyzeSending } from "../../src/sendings/analyze-sending.js";
+import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
+import { insertGeneratedRecipients, insertRecipients, insertSending } from "./fixtures.js";
+
+describeEachDatabase("analyzeSending over the stored recipients", (provider) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(provider);
+  });
+  afterAll(() => db?.destroy());
+
+  it("counts missing variables, invalid and case-duplicate addresses across pages", async () => {
+    const sendingId = await insertSending(db, {
+      html: '<p>Hi {{firstName}}</p><a href="https://acme.test/unsubscribe">Unsubscribe</a>',
+    });
+    await insertGeneratedRecipients(db, sendingId, 12_000);
+    await insertRecipients(db, sendingId, [
+      { email: "Reader7@Example.com", vars: { firstName: "Seven" } },
+      { email: "READER7@example.com", vars: { firstName: "Seven" } },
+      { email: "Solo@Example.com", vars: { firstName: "Solo" } },
+      { email: "broken@", vars: { firstName: "Broken" } },
+    ]);
+    const findMany = vi.spyOn(db.prisma.recipient, "findMany");
+
+    const analysis = await analyzeSending(db, sendingId, { unsubscribeUrl: "https://acme.test/u?e={email}" });
+
+    const pages = findMany.mock.calls.map(([args]) => (args as { take?: number }).take).filter(Boolean);
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...(pages as number[]))).toBeLessThanOrEqual(5_000);
+    findMany.mockRestore();
+
+    const byId = Object.fromEntries(analysis.checks.map((c) => [c.id, c]));
+    expect(byId.recipients).toMatchObject({ severity: "pass", evidence: "12,004 recipients." });
+    expect(byId["missing-variables"]).toMatchObject({
+      severity: "warning",
+      evidence: expect.stringMatching(/^firstName: missing for 1,200 of 12,004 recipients \(e.g. reader10@example.com, reader20@example.com/),
+    });
+    expect(byId["invalid-addresses"]).toMatchObject({ severity: "error", evidence: "1 invalid: broken@" });
+    expect(byId["duplicate-addresses"]).toMatchObject({
+      severity: "error",
+      evidence: expect.stringContaining("2 addresses repeat another one in different letter case, so those people would get it twice: reader7@example.com = Reader7@Example.com = READER7@example.com"),
+    });
+    expect(byId.unsubscribe?.severity).toBe("pass");
+    expect(analysis.counts).toEqual({ passed: 10, warnings: 1, errors: 2 });
+  });
+
+  it("analyzes a sending without recipients", async () => {
+    const sendingId = await insertSending(db);
+    const analysis = await analyzeSending(db, sendingId);
+    expect(analysis.checks.find((c) => c.id === "recipients")?.severity).toBe("warning");
+  });
+
+  it("refuses an unknown sending", async () => {
+    await expect(analyzeSending(db, "snd_missing000")).rejects.toSatisfy((e) => e instanceof AppError && e.code === "NOT_FOUND");
+  });
+});
