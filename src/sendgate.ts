@@ -47,7 +47,7 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   const { log } = options;
   const clock = options.clock ?? systemClock;
   const db = options.db ?? (await openDatabase(config.databaseUrl));
-  const slack = createSlackApp(config, log);
+  const slack = await createSlackApp(config, log);
   const notifier = createSlackNotifier({
     client: slack.client,
     db,

@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel, webApi, type Logger as BoltLogger } from "@slack/bolt";
 import type { RequestListener } from "node:http";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
@@ -29,30 +29,73 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
+/**
+ * Asks Slack who the bot is, once. Bolt would otherwise do it in its constructor and crash the process
+ * with an unhandled rejection when Slack is unreachable or refuses the token; sendgate keeps serving
+ * its API then, logs what to fix, and Bolt retries the check on the next Slack request.
+ */
+async function identifyBot(config: Config, clientOptions: webApi.WebClientOptions, log: Logger) {
+  try {
+    const result = await new webApi.WebClient(config.slack.botToken, clientOptions).auth.test();
+    return { botId: result.bot_id, botUserId: result.user_id };
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error;
+    log.error(
+      { err: error, slackError: code },
+      code === "invalid_auth" || code === "not_authed"
+        ? "Slack refused SLACK_BOT_TOKEN: put the app's Bot User OAuth Token (xoxb-…) in the environment"
+        : "Slack could not be reached to check SLACK_BOT_TOKEN; Slack features wait until it answers",
+    );
+    return {};
+  }
+}
+
 /** Bolt in Socket Mode when an app token is configured, otherwise HTTP on sendgate's own port. */
-export function createSlackApp(config: Config, log: Logger): SlackApp {
+export async function createSlackApp(config: Config, log: Logger): Promise<SlackApp> {
   const logger = boltLogger(log);
-  const clientOptions = {
+  const clientOptions: webApi.WebClientOptions = {
     slackApiUrl: config.slack.apiUrl,
+    logger,
     // A Slack outage must not hold sendgate's work hostage: a few quick retries, then the caller logs it.
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
   };
+  const identity = { ...(await identifyBot(config, { ...clientOptions, retryConfig: { retries: 0 } }, log)), tokenVerificationEnabled: false };
   if (config.slack.appToken) {
     const app = new App({
+      ...identity,
       token: config.slack.botToken,
       appToken: config.slack.appToken,
       socketMode: true,
       logger,
       clientOptions,
     });
-    return { app, client: app.client, start: async () => void (await app.start()), stop: async () => void (await app.stop()) };
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async () => {
+      try {
+        await app.start();
+        log.info("connected to Slack in Socket Mode");
+      } catch (error) {
+        log.error({ err: error }, "Socket Mode connection failed; retrying in 30 s (check SLACK_APP_TOKEN)");
+        retry = setTimeout(connect, 30_000);
+        retry.unref();
+      }
+    };
+    return {
+      app,
+      client: app.client,
+      start: connect,
+      stop: async () => {
+        clearTimeout(retry);
+        await app.stop().catch(() => undefined);
+      },
+    };
   }
   const receiver = new HTTPReceiver({
     signingSecret: config.slack.signingSecret ?? "",
     endpoints: "/slack/events",
     logger,
   });
-  const app = new App({ token: config.slack.botToken, receiver, logger, clientOptions });
+  const app = new App({ ...identity, token: config.slack.botToken, receiver, logger, clientOptions });
   return {
     app,
     client: app.client,
