@@ -1,7 +1,10 @@
 // Applies pending migrations to DATABASE_URL before start (`npm run db:deploy`, run by `npm start`).
+import { existsSync } from "node:fs";
 import { migrate } from "../db/migrate.js";
 import { providerOf } from "../db/provider.js";
 
+// The same .env the service reads, so both agree on which database to migrate.
+if (existsSync(".env")) process.loadEnvFile(".env");
 const url = process.env.DATABASE_URL || "file:./data/sendgate.db";
 try {
   const output = await migrate(url);
