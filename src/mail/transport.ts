@@ -98,6 +98,9 @@ export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
     maxConnections: mail.concurrency,
     // A fresh connection every thousand messages: some servers cap a session, and none minds this.
     maxMessages: 1000,
+    // The engine retries, with backoff, the error budget and the same Message-ID. The pool's own
+    // silent re-queueing could also hand over a message whose failure the engine was already told of.
+    maxRequeues: 0,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,

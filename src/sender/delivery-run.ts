@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { compileSending, type CompiledSending } from "../mail/templates.js";
-import type { Mailer, OutgoingMessage } from "../mail/transport.js";
+import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport.js";
 import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
 import { ErrorBudget } from "./error-budget.js";
 import { freshReads } from "./fresh-reads.js";
@@ -43,6 +43,14 @@ interface Item {
   renderError?: string;
 }
 
+/**
+ * A status read waits this long for more workers to clear with it. The messages the pool already
+ * holds keep every connection busy meanwhile; at high rates one read then serves several handoffs.
+ */
+const GATE_GATHER_MS = 1;
+/** Outcomes are written at most this long after the server accepted them (fewer, larger writes). */
+const RECORD_GATHER_MS = 5;
+
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
 const MAX_IDLE_PASSES = 3;
 
@@ -71,9 +79,13 @@ export class DeliveryRun {
   ) {
     this.sendingId = sending.id;
     this.#log = deps.log.child({ sendingId: sending.id });
-    this.#recorder = new OutcomeRecorder((batch) => deps.store.record(batch), this.#log);
+    this.#recorder = new OutcomeRecorder((batch) => deps.store.record(batch), this.#log, {
+      batch: 500,
+      pending: 100,
+      gatherMs: RECORD_GATHER_MS,
+    });
     this.#budget = new ErrorBudget(deps.settings.errorBudget);
-    this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()));
+    this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()), GATE_GATHER_MS);
   }
 
   /** Asks the run to stop after the messages in hand; what is prepared stays PREPARED. */
@@ -209,9 +221,11 @@ export class DeliveryRun {
       if (this.#stop) return;
       const item = await window.take();
       if (!item) return;
+      // The window keeps the item until its outcome is written: until then it is PREPARED in the database.
+      let leaves: Promise<void> | undefined;
       try {
         if (!item.message) {
-          this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: item.renderError ?? "", response: "" });
+          leaves = this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: item.renderError ?? "", response: "" });
           continue;
         }
         await this.deps.pacer.turn();
@@ -222,28 +236,29 @@ export class DeliveryRun {
           reason: `Mailer error: ${error.message}`,
           response: String(error),
         }));
-        if (outcome.accepted) {
-          this.#record(item, { recipientId: item.recipient.id, kind: "sent", at: this.deps.clock.now(), response: outcome.response });
-        } else {
-          const attempts = item.recipient.attempts + 1;
-          const retry = outcome.temporary && attempts < this.deps.settings.maxAttempts;
-          const retryAt = new Date(this.deps.clock.now().getTime() + retryDelaySeconds(this.deps.settings, attempts) * 1000);
-          this.#record(
-            item,
-            retry
-              ? { recipientId: item.recipient.id, kind: "retry", reason: outcome.reason, response: outcome.response, retryAt }
-              : { recipientId: item.recipient.id, kind: "failed", reason: outcome.reason, response: outcome.response },
-          );
-        }
+        leaves = this.#record(item, this.#outcomeOf(item, outcome));
         await this.#recorder.roomFor();
         if (this.#recorder.failure) this.requestStop("failed", "delivery outcomes could not be written");
       } catch (error) {
         this.#log.error({ err: error, recipientId: item.recipient.id }, "delivering a message failed");
         this.requestStop("failed", (error as Error).message);
       } finally {
-        window.done();
+        if (leaves) void leaves.then(() => window.done());
+        else window.done();
       }
     }
+  }
+
+  #outcomeOf(item: Item, outcome: DeliveryOutcome): RecipientOutcome {
+    const { clock, settings } = this.deps;
+    const recipientId = item.recipient.id;
+    if (outcome.accepted) return { recipientId, kind: "sent", at: clock.now(), response: outcome.response };
+    const attempts = item.recipient.attempts + 1;
+    if (outcome.temporary && attempts < settings.maxAttempts) {
+      const retryAt = new Date(clock.now().getTime() + retryDelaySeconds(settings, attempts) * 1000);
+      return { recipientId, kind: "retry", reason: outcome.reason, response: outcome.response, retryAt };
+    }
+    return { recipientId, kind: "failed", reason: outcome.reason, response: outcome.response };
   }
 
   /** The status read right before a handoff: Pause and Cancel take effect here. */
@@ -266,8 +281,8 @@ export class DeliveryRun {
     return false;
   }
 
-  #record(item: Item, outcome: RecipientOutcome) {
-    this.#recorder.add(outcome);
+  #record(item: Item, outcome: RecipientOutcome): Promise<void> {
+    const written = this.#recorder.add(outcome);
     this.#processed++;
     const tracker = this.#tracker;
     if (outcome.kind === "sent") tracker?.sent();
@@ -276,6 +291,7 @@ export class DeliveryRun {
     const cause = this.#budget.record(outcome.kind !== "sent", outcome.kind === "sent" ? undefined : outcome.reason);
     if (cause) this.requestStop("auto-paused", cause);
     else if (outcome.kind !== "sent") this.#log.debug({ recipientId: item.recipient.id, outcome }, "message not delivered");
+    return written;
   }
 
   /** After a pass that went through everything due: complete, go again, or wait for retries. */

@@ -1,9 +1,12 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
 /**
  * Shares reads among concurrent callers without ever answering one with a read that began before
- * it asked: a caller that arrives while a read is running waits for the next one. Each handoff to
- * SMTP thus sees every Pause or Cancel committed before it, at a fraction of the queries.
+ * it asked: a caller that arrives while a read is running waits for the next one. With `gatherMs`,
+ * a read waits that long for more callers first, so that one query clears several handoffs to SMTP;
+ * each of them still sees every Pause or Cancel committed before it asked.
  */
-export function freshReads<T>(read: () => Promise<T>): () => Promise<T> {
+export function freshReads<T>(read: () => Promise<T>, gatherMs = 0): () => Promise<T> {
   let running: Promise<T> | undefined;
   let next: Promise<T> | undefined;
   const start = () => {
@@ -15,19 +18,21 @@ export function freshReads<T>(read: () => Promise<T>): () => Promise<T> {
     current.then(clear, clear);
     return current;
   };
+  const settled = () =>
+    running?.then(
+      () => undefined,
+      () => undefined,
+    );
   return () => {
     // A pending `next` has not begun yet, so it is fresh for this caller too.
     if (next) return next;
-    if (!running) return start();
-    next = running
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .then(() => {
-        next = undefined;
-        return start();
-      });
+    if (!running && gatherMs <= 0) return start();
+    next = (async () => {
+      await settled();
+      if (gatherMs > 0) await sleep(gatherMs);
+      next = undefined;
+      return start();
+    })();
     return next;
   };
 }

@@ -11,7 +11,7 @@ const WRITE_ATTEMPTS = 6;
  * `roomFor()` holds the workers back when the database falls behind.
  */
 export class OutcomeRecorder {
-  #buffer: RecipientOutcome[] = [];
+  #buffer: { outcome: RecipientOutcome; written: () => void }[] = [];
   #writing: Promise<void> | undefined;
   #inWrite = 0;
   #failure: Error | undefined;
@@ -20,7 +20,8 @@ export class OutcomeRecorder {
   constructor(
     private readonly write: (batch: readonly RecipientOutcome[]) => Promise<void>,
     private readonly log: Logger,
-    private readonly limits = { batch: 500, pending: 100 },
+    /** `gatherMs`: how long a write waits for more outcomes; what a crash could send twice grows with it. */
+    private readonly limits = { batch: 500, pending: 100, gatherMs: 0 },
   ) {}
 
   /** Set once outcomes could not be written at all; the run stops delivering. */
@@ -32,9 +33,12 @@ export class OutcomeRecorder {
     return this.#buffer.length + this.#inWrite;
   }
 
-  add(outcome: RecipientOutcome): void {
-    this.#buffer.push(outcome);
-    this.#kick();
+  /** Queues an outcome; resolves once it is written, or given up on (then `failure` says why). */
+  add(outcome: RecipientOutcome): Promise<void> {
+    return new Promise<void>((written) => {
+      this.#buffer.push({ outcome, written });
+      this.#kick();
+    });
   }
 
   /** Resolves once fewer than the limit wait to be written. */
@@ -59,17 +63,19 @@ export class OutcomeRecorder {
 
   async #drain() {
     while (this.#buffer.length > 0) {
+      if (this.limits.gatherMs > 0 && this.#buffer.length < this.limits.batch) await sleep(this.limits.gatherMs);
       const batch = this.#buffer.splice(0, this.limits.batch);
       this.#inWrite = batch.length;
       try {
-        await this.#writeWithRetries(batch);
+        await this.#writeWithRetries(batch.map((entry) => entry.outcome));
       } catch (error) {
         // These recipients stay PREPARED: the next run sends them again, with the same Message-ID.
         this.#failure = error as Error;
         this.log.error({ err: error, lost: batch.length + this.#buffer.length }, "delivery outcomes could not be written");
-        this.#buffer = [];
+        batch.push(...this.#buffer.splice(0));
       } finally {
         this.#inWrite = 0;
+        for (const entry of batch) entry.written();
         for (const wake of this.#waiters.splice(0)) wake();
       }
     }

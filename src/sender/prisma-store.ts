@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Database, Prisma } from "../db/database.js";
 import { sqliteFile } from "../db/provider.js";
-import { openSqliteConnection, type SqliteConnection } from "../db/recipient-bulk.js";
+import { openSqliteConnection, type SqliteConnection, type SqliteStatement } from "../db/recipient-bulk.js";
 import { sourcesOf, targetOf, type SendingStatus, type Transition } from "../domain/sending-status.js";
 import { recordAudit } from "../sendings/transition.js";
 import type {
@@ -21,11 +21,11 @@ export const ENGINE_ACTOR = "system";
  * The delivery engine's store. Lifecycle changes go through Prisma in one transaction with their
  * audit row. The per-message path (the status read before each handoff, paging, marking prepared,
  * recording outcomes) is plain SQL on the driver: through Prisma each statement cost 0.3–0.8 ms of
- * CPU here, more than handing the message to SMTP.
+ * CPU here, about what handing a message to SMTP costs.
  */
 export function createPrismaSenderStore(db: Database): SenderStore & { close(): Promise<void> } {
   const prisma = db.prisma;
-  const fast: FastPath = db.provider === "postgresql" ? new PostgresFastPath(db.url) : new SqliteFastPath(db);
+  const fast: FastPath = db.provider === "postgresql" ? new PostgresFastPath(db.url) : new SqliteFastPath(sqliteFile(db.url));
 
   /** A transition of the lifecycle table, made by the engine: only while it holds the lease. */
   async function transition(
@@ -207,20 +207,22 @@ function split(outcomes: readonly RecipientOutcome[]) {
 }
 
 /**
- * SQLite: reads on a connection of our own (WAL readers never wait for the writer), writes on
- * Prisma's connection. A second writing connection could wait on a lock held by a Prisma
- * transaction of this very process, and better-sqlite3 waits synchronously, blocking the event
- * loop that transaction needs to finish.
+ * SQLite: a connection of our own, beside Prisma's. Each write is one synchronous transaction, so
+ * it never holds the lock across an await; when another writer holds it (a Prisma transaction of
+ * this process between two of its statements, another process), we wait asynchronously and try
+ * again rather than let better-sqlite3 wait synchronously, which would block the event loop that
+ * the other writer needs to finish.
  */
-class SqliteFastPath implements FastPath {
-  readonly #prisma: Prisma;
-  #reader: SqliteConnection | undefined;
-  readonly #file: string;
-  readonly #statements = new Map<string, ReturnType<SqliteConnection["prepare"]> & { all?: (...params: unknown[]) => unknown[] }>();
+type Statement = SqliteStatement & { all(...params: unknown[]): unknown[] };
 
-  constructor(db: Database) {
-    this.#prisma = db.prisma;
-    this.#file = sqliteFile(db.url);
+class SqliteFastPath implements FastPath {
+  readonly #file: string;
+  #connection: SqliteConnection | undefined;
+  readonly #statements = new Map<string, Statement>();
+
+  constructor(file: string) {
+    if (file === ":memory:") throw new Error("The delivery engine needs a database file, not an in-memory SQLite database.");
+    this.#file = file;
   }
 
   /** Stored as Prisma stores DateTime in SQLite, so text comparison orders correctly. */
@@ -228,25 +230,45 @@ class SqliteFastPath implements FastPath {
     return date.toISOString().replace("Z", "+00:00");
   }
 
-  async #all<T>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.#file === ":memory:") return this.#prisma.$queryRawUnsafe<T[]>(sql, ...params);
-    if (!this.#reader) {
-      this.#reader = openSqliteConnection(this.#file, { timeout: 0 });
-      this.#reader.pragma("query_only = ON");
+  #open(): SqliteConnection {
+    if (!this.#connection) {
+      const connection = openSqliteConnection(this.#file, { timeout: 0 });
+      connection.pragma("journal_mode = WAL");
+      // Durable across a crash of the process (what the engine must survive); after a power cut the
+      // last outcomes may be lost, and those recipients get their message again, with the same Message-ID.
+      connection.pragma("synchronous = NORMAL");
+      this.#connection = connection;
     }
+    return this.#connection;
+  }
+
+  #statement(sql: string): Statement {
     let statement = this.#statements.get(sql);
     if (!statement) {
-      statement = this.#reader.prepare(sql) as typeof statement & object;
+      statement = this.#open().prepare(sql) as Statement;
       this.#statements.set(sql, statement);
     }
-    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    return statement;
+  }
+
+  async #retryWhileBusy<R>(work: () => R): Promise<R> {
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       try {
-        return (statement.all as (...p: unknown[]) => T[])(...params);
+        return work();
       } catch (error) {
-        if (!/^SQLITE_BUSY/.test((error as { code?: string }).code ?? "")) throw error;
+        if (!/^SQLITE_(BUSY|LOCKED)/.test((error as { code?: string }).code ?? "")) throw error;
         await sleep(wait);
       }
     }
+  }
+
+  #all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.#retryWhileBusy(() => this.#statement(sql).all(...params) as T[]);
+  }
+
+  /** Runs the statements in one transaction, synchronously. */
+  #write(steps: () => void): Promise<void> {
+    return this.#retryWhileBusy(() => this.#open().transaction(steps).immediate());
   }
 
   async readGate(sendingId: string, owner: string, now: Date) {
@@ -274,66 +296,48 @@ class SqliteFastPath implements FastPath {
   }
 
   async markPrepared(sendingId: string, ids: readonly number[]) {
-    const rows = await this.#prisma.$queryRawUnsafe<{ id: number }[]>(
-      `UPDATE "Recipient" SET "status" = 'PREPARED'
-       WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" IN (${ids.map(() => "?").join(",")}) RETURNING "id"`,
-      sendingId,
-      ...ids,
-    );
-    return rows.map((row) => Number(row.id));
+    const prepared: number[] = [];
+    await this.#write(() => {
+      prepared.length = 0;
+      const update = this.#statement(`UPDATE "Recipient" SET "status" = 'PREPARED' WHERE "id" = ? AND "sendingId" = ? AND "status" = 'QUEUED'`);
+      for (const id of ids) if (update.run(id, sendingId).changes > 0) prepared.push(id);
+    });
+    return prepared;
   }
 
   async record(outcomes: readonly RecipientOutcome[]) {
-    const { sent, failed, retry } = split(outcomes);
-    const values = (rows: unknown[][]) => rows.map((row) => `(${row.map(() => "?").join(", ")})`).join(", ");
-    const statements = [];
-    if (sent.length > 0) {
-      const rows = sent.map((o) => [o.recipientId, SqliteFastPath.date(o.at), o.response]);
+    await this.#write(() => {
       // A message accepted after a Cancel dropped it still went out: the record says so.
-      statements.push(
-        this.#prisma.$executeRawUnsafe(
-          `UPDATE "Recipient" SET "status" = 'SENT', "attempts" = "attempts" + 1, "sentAt" = v.column2,
-             "smtpResponse" = v.column3, "lastError" = NULL, "nextAttemptAt" = NULL
-           FROM (VALUES ${values(rows)}) AS v
-           WHERE "Recipient"."id" = v.column1 AND "Recipient"."status" IN ('PREPARED', 'CANCELLED')`,
-          ...rows.flat(),
-        ),
+      const sent = this.#statement(
+        `UPDATE "Recipient" SET "status" = 'SENT', "attempts" = "attempts" + 1, "sentAt" = ?, "smtpResponse" = ?,
+           "lastError" = NULL, "nextAttemptAt" = NULL
+         WHERE "id" = ? AND "status" IN ('PREPARED', 'CANCELLED')`,
       );
-    }
-    if (failed.length > 0) {
-      const rows = failed.map((o) => [o.recipientId, o.reason, o.response]);
-      statements.push(
-        this.#prisma.$executeRawUnsafe(
-          `UPDATE "Recipient" SET "status" = 'FAILED', "attempts" = "attempts" + 1, "lastError" = v.column2,
-             "smtpResponse" = v.column3, "nextAttemptAt" = NULL
-           FROM (VALUES ${values(rows)}) AS v
-           WHERE "Recipient"."id" = v.column1 AND "Recipient"."status" = 'PREPARED'`,
-          ...rows.flat(),
-        ),
+      const failed = this.#statement(
+        `UPDATE "Recipient" SET "status" = 'FAILED', "attempts" = "attempts" + 1, "lastError" = ?, "smtpResponse" = ?,
+           "nextAttemptAt" = NULL
+         WHERE "id" = ? AND "status" = 'PREPARED'`,
       );
-    }
-    if (retry.length > 0) {
-      const rows = retry.map((o) => [o.recipientId, o.reason, o.response, SqliteFastPath.date(o.retryAt)]);
       // Queued again for a later attempt, unless the sending was cancelled meanwhile: then it failed.
-      statements.push(
-        this.#prisma.$executeRawUnsafe(
-          `UPDATE "Recipient" SET
-             "status" = CASE WHEN (SELECT s."status" FROM "Sending" s WHERE s."id" = "Recipient"."sendingId") = 'CANCELLED'
-                        THEN 'FAILED' ELSE 'QUEUED' END,
-             "attempts" = "attempts" + 1, "lastError" = v.column2, "smtpResponse" = v.column3, "nextAttemptAt" = v.column4
-           FROM (VALUES ${values(rows)}) AS v
-           WHERE "Recipient"."id" = v.column1 AND "Recipient"."status" = 'PREPARED'`,
-          ...rows.flat(),
-        ),
+      const retry = this.#statement(
+        `UPDATE "Recipient" SET
+           "status" = CASE WHEN (SELECT s."status" FROM "Sending" s WHERE s."id" = "Recipient"."sendingId") = 'CANCELLED'
+                      THEN 'FAILED' ELSE 'QUEUED' END,
+           "attempts" = "attempts" + 1, "lastError" = ?, "smtpResponse" = ?, "nextAttemptAt" = ?
+         WHERE "id" = ? AND "status" = 'PREPARED'`,
       );
-    }
-    await Promise.all(statements);
+      for (const o of outcomes) {
+        if (o.kind === "sent") sent.run(SqliteFastPath.date(o.at), o.response, o.recipientId);
+        else if (o.kind === "failed") failed.run(o.reason, o.response, o.recipientId);
+        else retry.run(o.reason, o.response, SqliteFastPath.date(o.retryAt), o.recipientId);
+      }
+    });
   }
 
   async close() {
-    this.#reader?.close();
-    this.#reader = undefined;
     this.#statements.clear();
+    this.#connection?.close();
+    this.#connection = undefined;
   }
 }
 
@@ -430,7 +434,9 @@ class PostgresFastPath implements FastPath {
     await Promise.all(statements);
   }
 
-  async close() {
-    await this.#pool.end();
+  #ended: Promise<void> | undefined;
+
+  close() {
+    return (this.#ended ??= this.#pool.end());
   }
 }

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { ErrorBudget } from "../../src/sender/error-budget.js";
+import { freshReads } from "../../src/sender/fresh-reads.js";
+import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/sender/message.js";
+import { PreparedWindow } from "../../src/sender/prepared-window.js";
+import { retryDelaySeconds } from "../../src/sender/settings.js";
+
+describe("error budget", () => {
+  it("is spent by consecutive failures, and a success starts the count again", () => {
+    const budget = new ErrorBudget({ consecutive: 3, ratio: 1, window: 100 });
+    expect(budget.record(true, "a")).toBeUndefined();
+    expect(budget.record(true, "b")).toBeUndefined();
+    expect(budget.record(false)).toBeUndefined();
+    expect(budget.record(true, "c")).toBeUndefined();
+    expect(budget.record(true, "d")).toBeUndefined();
+    expect(budget.record(true, "421 try later")).toBe("3 messages in a row failed. The last one: 421 try later");
+  });
+
+  it("is spent by a share of failures over a full window only", () => {
+    const budget = new ErrorBudget({ consecutive: 100, ratio: 0.5, window: 4 });
+    expect(budget.record(true, "x")).toBeUndefined();
+    expect(budget.record(true, "x")).toBeUndefined(); // 2 of 2, but the window is not full yet
+    expect(budget.record(false)).toBeUndefined();
+    expect(budget.record(false)).toBeUndefined(); // 2 of 4, on a success
+    expect(budget.record(true, "x")).toBe("50% of the last 4 messages failed (the limit is 50%). The last one: x"); // oldest failure left
+  });
+
+  it("forgets failures that slide out of the window", () => {
+    const budget = new ErrorBudget({ consecutive: 100, ratio: 0.75, window: 4 });
+    for (const failed of [true, true, false, false, false, false]) budget.record(failed, "x");
+    expect(budget.record(true, "x")).toBeUndefined(); // 1 of 4
+  });
+});
+
+describe("fresh reads", () => {
+  it("never answers a caller with a read that began before it asked", async () => {
+    let version = 0;
+    let reads = 0;
+    const release: (() => void)[] = [];
+    const read = freshReads(async () => {
+      reads++;
+      const seen = version;
+      await new Promise<void>((resolve) => release.push(resolve));
+      return seen;
+    });
+    const first = read();
+    version = 1; // a pause commits while the first read is on its way
+    const second = read();
+    const third = read();
+    release.shift()!();
+    expect(await first).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    release.shift()!();
+    expect(await second).toBe(1);
+    expect(await third).toBe(1);
+    expect(reads).toBe(2);
+  });
+
+  it("starts a new read after a failed one", async () => {
+    let calls = 0;
+    const read = freshReads(async () => {
+      calls++;
+      if (calls === 1) throw new Error("database away");
+      return "ok";
+    });
+    await expect(read()).rejects.toThrow("database away");
+    expect(await read()).toBe("ok");
+  });
+});
+
+describe("messages", () => {
+  it("have a Message-ID made of the sending and the recipient, on the sender's domain", () => {
+    expect(messageIdFor("snd_abc", 42, "news@acme.test")).toBe("<snd_abc.r42@acme.test>");
+    expect(messageIdFor("snd_abc", 42, "news@acme.test")).toBe(messageIdFor("snd_abc", 42, "news@acme.test"));
+  });
+
+  it("take the recipient's own unsubscribe URL first, else the configured one with placeholders filled", () => {
+    const ids = { sendingId: "snd_abc", recipientId: 7, email: "ann+x@example.com" };
+    expect(unsubscribeUrlFor({ unsubscribeUrl: "https://a.test/u/1" }, "https://b.test/{recipientId}", ids)).toBe("https://a.test/u/1");
+    expect(unsubscribeUrlFor({}, "https://b.test/u?s={sendingId}&r={recipientId}&e={email}", ids)).toBe(
+      "https://b.test/u?s=snd_abc&r=7&e=ann%2Bx%40example.com",
+    );
+    expect(unsubscribeUrlFor({ unsubscribeUrl: "javascript:alert(1)" }, undefined, ids)).toBeUndefined();
+    expect(unsubscribeUrlFor({}, undefined, ids)).toBeUndefined();
+  });
+
+  it("ask for one-click unsubscribe only with a web address (RFC 8058)", () => {
+    expect(unsubscribeHeaders("https://a.test/u")).toEqual({
+      "List-Unsubscribe": "<https://a.test/u>",
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    });
+    expect(unsubscribeHeaders("mailto:leave@a.test")).toEqual({ "List-Unsubscribe": "<mailto:leave@a.test>" });
+    expect(unsubscribeHeaders(undefined)).toEqual({});
+  });
+
+  it("are built from the sending, the recipient and what was rendered", () => {
+    const message = buildMessage({
+      sendingId: "snd_abc",
+      content: { subject: "", html: "", text: null, fromName: "Acme", fromEmail: "news@acme.test", replyTo: null },
+      recipient: { id: 3, email: "ann@example.com" },
+      rendered: { subject: "Hi Ann", html: "<p>Hi</p>", text: "Hi" },
+    });
+    expect(message).toEqual({
+      from: { name: "Acme", address: "news@acme.test" },
+      to: "ann@example.com",
+      replyTo: null,
+      subject: "Hi Ann",
+      html: "<p>Hi</p>",
+      text: "Hi",
+      messageId: "<snd_abc.r3@acme.test>",
+      headers: {},
+    });
+  });
+});
+
+describe("retry delays", () => {
+  it("grow fourfold from the base", () => {
+    expect([1, 2, 3, 4].map((attempts) => retryDelaySeconds({ retrySeconds: 60 }, attempts))).toEqual([60, 240, 960, 3840]);
+  });
+});
+
+describe("prepared window", () => {
+  it("holds producers back until workers are done with what they took", async () => {
+    const window = new PreparedWindow<number>(2);
+    window.push(1);
+    window.push(2);
+    let roomMade = false;
+    const room = window.roomFor(1).then(() => (roomMade = true));
+    expect(await window.take()).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(roomMade).toBe(false); // taken, not done
+    window.done();
+    await room;
+    expect(roomMade).toBe(true);
+  });
+
+  it("hands out what is left after close, then nothing", async () => {
+    const window = new PreparedWindow<number>(5);
+    window.push(1);
+    window.close();
+    expect(await window.take()).toBe(1);
+    expect(await window.take()).toBeUndefined();
+  });
+
+  it("hands out nothing more once abandoned", async () => {
+    const window = new PreparedWindow<number>(5);
+    window.push(1);
+    window.push(2);
+    window.abandon();
+    expect(await window.take()).toBeUndefined();
+    expect(window.held).toBe(0);
+  });
+});
