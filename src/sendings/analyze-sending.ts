@@ -10,7 +10,7 @@ const PAGE_SIZE = 5_000;
 const LOOKUP_SIZE = 500;
 
 /**
- * The analysis of a sending as it is stored: recipients are streamed by id in pages into counts and
+ * The analysis of a sending as it is stored: recipients are streamed by address in pages into counts and
  * samples (never the whole list in memory), then the pure checks of src/mail/analysis.ts run.
  */
 export async function analyzeSending(
@@ -25,16 +25,18 @@ export async function analyzeSending(
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
 
   const collector = createRecipientStatsCollector(templateVariables(sending));
-  for (let afterId = 0; ; ) {
+  // Paged by address, along the (sendingId, email) index: SQLite answers "sendingId = ? AND id > ?
+  // ORDER BY id" from that index too, sorting the whole list for every page.
+  for (let after: string | undefined; ; ) {
     const page = await db.prisma.recipient.findMany({
-      where: { sendingId, id: { gt: afterId } },
-      orderBy: { id: "asc" },
+      where: { sendingId, ...(after === undefined ? {} : { email: { gt: after } }) },
+      orderBy: { email: "asc" },
       take: PAGE_SIZE,
-      select: { id: true, email: true, vars: true },
+      select: { email: true, vars: true },
     });
     for (const row of page) collector.add({ email: row.email, vars: parseVars(row.vars) }, row.vars.length);
     if (page.length < PAGE_SIZE) break;
-    afterId = page[page.length - 1]!.id;
+    after = page[page.length - 1]!.email;
   }
 
   // Addresses are stored lower-cased, so a case-variant twin only exists where something bypassed

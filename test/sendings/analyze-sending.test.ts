@@ -35,7 +35,7 @@ describeEachDatabase("analyzeSending over the stored recipients", (provider) => 
     expect(byId.recipients).toMatchObject({ severity: "pass", evidence: "12,004 recipients." });
     expect(byId["missing-variables"]).toMatchObject({
       severity: "warning",
-      evidence: expect.stringMatching(/^firstName: missing for 1,200 of 12,004 recipients \(e.g. reader10@example.com, reader20@example.com/),
+      evidence: "firstName: missing for 1,200 of 12,004 recipients (e.g. reader10000@example.com, reader1000@example.com, reader10010@example.com, reader10020@example.com, reader10030@example.com)",
     });
     expect(byId["invalid-addresses"]).toMatchObject({ severity: "error", evidence: "1 invalid: broken@" });
     expect(byId["duplicate-addresses"]).toMatchObject({
