@@ -40,7 +40,7 @@ describeEachDatabase("analyzeSending over the stored recipients", (provider) => 
     expect(byId["invalid-addresses"]).toMatchObject({ severity: "error", evidence: "1 invalid: broken@" });
     expect(byId["duplicate-addresses"]).toMatchObject({
       severity: "error",
-      evidence: expect.stringContaining("2 addresses repeat another one in different letter case, so those people would get it twice: reader7@example.com = Reader7@Example.com = READER7@example.com"),
+      evidence: expect.stringContaining("2 addresses repeat another one in different letter case, so those people would get it twice: reader7@example.com = READER7@example.com = Reader7@Example.com"),
     });
     expect(byId.unsubscribe?.severity).toBe("pass");
     expect(analysis.counts).toEqual({ passed: 10, warnings: 1, errors: 2 });
