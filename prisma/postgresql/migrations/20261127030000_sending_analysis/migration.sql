@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Sending" ADD COLUMN     "analysis" TEXT,
+ADD COLUMN     "analysisHash" TEXT;
