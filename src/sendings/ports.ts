@@ -13,6 +13,8 @@ export type SendingEvent =
   | { kind: "resumed"; by: string }
   | { kind: "auto-paused"; reason: string }
   | { kind: "late-launch"; launchAt: Date }
+  /** Still pending approval shortly before its launch (or after it): the approvers are pinged once. */
+  | { kind: "reminder"; launchAt: Date }
   | { kind: "completed"; progress: DeliveryProgress };
 
 /**
