@@ -5,7 +5,11 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
 import { createHttpServer } from "./http/server.js";
+import { previewLinkKey, previewLinkUrl } from "./http/preview-links.js";
+import { previewRoutes } from "./http/preview-routes.js";
 import { createMailer, type Mailer } from "./mail/transport.js";
+import { createSendingAnalyzer } from "./sendings/current-analysis.js";
+import { remindApprovers } from "./sendings/remind-approvers.js";
 import { createSenderEngine, type SenderEngine } from "./sender/engine.js";
 import { createPrismaSenderStore } from "./sender/prisma-store.js";
 import { startSenderLoop } from "./sender/scheduler.js";
@@ -48,7 +52,10 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   const clock = options.clock ?? systemClock;
   const db = options.db ?? (await openDatabase(config.databaseUrl));
   const slack = await createSlackApp(config, log);
+  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
   const notifier = createSlackNotifier({
+    analyzer,
+    approvers: config.approval.approvers,
     client: slack.client,
     db,
     log,
@@ -56,17 +63,35 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
     requiredApprovals: config.approval.requiredApprovals,
     progressIntervalMs: options.progressIntervalMs,
   });
+  const mailer = createMailer(config.mail, log);
+  const previewKey = previewLinkKey(config);
+  const previewTtlMs = config.preview.linkTtlMinutes * 60_000;
+  const publicUrl = config.http.publicUrl;
   const deps: SlackDeps = {
     db,
     log,
     clock,
     notifier,
+    mailer,
+    analyzer,
+    unsubscribeUrl: config.mail.unsubscribeUrl,
     approvers: createApproverDirectory(slack.client, config.approval.approvers, log),
     policy: { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval },
+    previewLinks: publicUrl
+      ? {
+          url: (sendingId, recipientId) =>
+            previewLinkUrl(publicUrl, { sendingId, recipientId, expiresAt: new Date(clock.now().getTime() + previewTtlMs) }, previewKey),
+        }
+      : undefined,
   };
   registerListeners(slack.app, deps);
 
-  const server = createHttpServer({ ...deps, config, slackListener: slack.requestListener });
+  const server = createHttpServer({
+    ...deps,
+    config,
+    slackListener: slack.requestListener,
+    extraRoutes: previewRoutes({ db, clock, log, key: previewKey, unsubscribeUrl: config.mail.unsubscribeUrl }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.http.port, options.host ?? "0.0.0.0", resolve);
@@ -74,13 +99,22 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   const { port } = server.address() as AddressInfo;
   await slack.start();
 
-  const mailer = createMailer(config.mail, log);
   const store = createPrismaSenderStore(db);
   const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config) });
   const stopSenderLoop = options.runSenderLoop === false ? () => engine.stop() : startSenderLoop(engine, config.sender.cron, log);
 
   // Approval messages that could not be posted (Slack down at intake) are posted once Slack answers again.
-  const housekeeping = cron.schedule("*/30 * * * * *", () => notifier.postMissing(), { noOverlap: true });
+  // Approvers are pinged once in the thread of a sending still pending shortly before its launch.
+  const housekeeping = cron.schedule(
+    "*/30 * * * * *",
+    async () => {
+      await notifier.postMissing().catch((error) => log.error({ err: error }, "posting missing approval messages failed"));
+      await remindApprovers(deps, { before: config.reminders.beforeMinutes }).catch((error) =>
+        log.error({ err: error }, "approval reminders failed"),
+      );
+    },
+    { noOverlap: true },
+  );
 
   log.info(
     {

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "ALREADY_DECIDED" // a stale click or a lost race
   | "INVALID_STATE" // the action does not apply to the sending's status
   | "LAUNCH_IN_PAST"
+  | "BLOCKED" // the analysis found errors that must be fixed first
   | "CONFLICT";
 
 export class AppError extends Error {

@@ -23,6 +23,7 @@ const appErrorStatus: Record<ErrorCode, { status: number; error: string }> = {
   CONFLICT: { status: 409, error: "conflict" },
   INVALID_STATE: { status: 409, error: "conflict" },
   ALREADY_DECIDED: { status: 409, error: "conflict" },
+  BLOCKED: { status: 409, error: "blocked" },
 };
 
 export interface ErrorResponse {

@@ -12,6 +12,8 @@ export interface HttpDeps extends UseCaseDeps {
   config: Config;
   /** Bolt's HTTP receiver, when Slack runs in HTTP mode rather than Socket Mode. */
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Routes of other surfaces served on the same port (signed HTML previews). */
+  extraRoutes?: Route[];
 }
 
 /** A large upload may take minutes on a slow link; Node's default would cut it at 5. */
@@ -26,6 +28,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
     ...apiRoutes(deps, metrics),
     ...healthRoutes(deps, metrics),
+    ...(deps.extraRoutes ?? []),
   ];
   const authorize = createBearerCheck(deps.config.http.apiTokens);
 

@@ -1,6 +1,7 @@
 import { AppError } from "../domain/errors.js";
 import { statusLabel } from "../domain/sending-status.js";
 import type { UseCaseDeps } from "./deps.js";
+import { errorChecks, type SendingAnalyzer } from "./current-analysis.js";
 import type { ApprovalPolicy, ApproverDirectory } from "./ports.js";
 import { applyTransition, recordAudit } from "./transition.js";
 
@@ -14,7 +15,7 @@ export interface ApproveInput {
 export type ApproveResult = { approvals: number; required: number; scheduled: boolean };
 
 export async function approveSending(
-  deps: UseCaseDeps & { approvers: ApproverDirectory; policy: ApprovalPolicy },
+  deps: UseCaseDeps & { approvers: ApproverDirectory; policy: ApprovalPolicy; analyzer: SendingAnalyzer },
   input: ApproveInput,
 ): Promise<ApproveResult> {
   const { db, clock, policy } = deps;
@@ -29,6 +30,16 @@ export async function approveSending(
   if (sending.status !== "PENDING_APPROVAL") await refuseDecided(deps, input.sendingId, sending.status);
   if (input.contentHash && input.contentHash !== sending.contentHash) {
     throw new AppError("CONFLICT", "The content changed since this message was posted; review it again before approving.");
+  }
+  const blocking = errorChecks(await deps.analyzer.current(input.sendingId));
+  if (blocking.length > 0) {
+    throw new AppError(
+      "BLOCKED",
+      `Approval is blocked until ${blocking.length === 1 ? "this error is" : "these errors are"} fixed: ${blocking
+        .map((check) => `${check.title} (${check.evidence})`)
+        .join("; ")}`,
+      { checks: blocking.map(({ id, title, evidence }) => ({ id, title, evidence })) },
+    );
   }
   if (sending.launchAt.getTime() <= clock.now().getTime()) {
     throw new AppError("LAUNCH_IN_PAST", "The launch date has passed; choose a new date or send it now.", {

@@ -1,6 +1,8 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import type { SendingStatus } from "../domain/sending-status.js";
+import type { Analysis } from "../mail/analysis.js";
+import { freshAnalysis } from "./current-analysis.js";
 
 /** Everything the Slack surfaces show about one sending, read in one place. */
 export interface SendingView {
@@ -27,6 +29,8 @@ export interface SendingView {
   /** The latest audited change, for the status line ("Approved by @ann at 10:02"). */
   lastEvent: { actor: string; action: string; reason: string | null; at: Date } | null;
   requiredApprovals: number;
+  /** The analysis of the current content, when it has been made. */
+  analysis: Analysis | null;
 }
 
 export async function loadSendingView(db: Database, sendingId: string, requiredApprovals: number): Promise<SendingView> {
@@ -65,6 +69,7 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     rejection: rejected ? { userId: rejected.userId, reason: rejected.reason ?? "", at: rejected.createdAt } : null,
     lastEvent: last ? { actor: last.actor, action: last.action, reason: last.reason, at: last.createdAt } : null,
     requiredApprovals,
+    analysis: freshAnalysis(sending),
   };
 }
 

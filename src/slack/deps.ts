@@ -1,3 +1,5 @@
+import type { Mailer } from "../mail/transport.js";
+import type { SendingAnalyzer } from "../sendings/current-analysis.js";
 import type { UseCaseDeps } from "../sendings/deps.js";
 import type { ApprovalPolicy, ApproverDirectory } from "../sendings/ports.js";
 
@@ -5,4 +7,10 @@ import type { ApprovalPolicy, ApproverDirectory } from "../sendings/ports.js";
 export interface SlackDeps extends UseCaseDeps {
   approvers: ApproverDirectory;
   policy: ApprovalPolicy;
+  analyzer: SendingAnalyzer;
+  /** The mailer real delivery uses; "Send me a test" goes through it too. */
+  mailer: Mailer;
+  unsubscribeUrl?: string;
+  /** Signed links to a recipient's exact HTML; absent without PUBLIC_URL. */
+  previewLinks?: { url(sendingId: string, recipientId: number): string };
 }

@@ -1,4 +1,5 @@
 import { isAppError } from "../domain/errors.js";
+import { safeMrkdwn } from "./format.js";
 
 /** The one place that turns a refusal into what a Slack user reads. */
 export function slackMessageFor(error: unknown): string {
@@ -7,6 +8,12 @@ export function slackMessageFor(error: unknown): string {
     case "NOT_ALLOWED":
     case "SELF_APPROVAL":
       return `:lock: ${error.message}`;
+    case "BLOCKED": {
+      // The evidence quotes the sender's content and addresses: shown as text, never as markup.
+      const checks = (error.details as { checks?: { title: string; evidence: string }[] } | undefined)?.checks ?? [];
+      const lines = checks.map((check) => `• *${safeMrkdwn(check.title, 150)}*: ${safeMrkdwn(check.evidence, 600)}`);
+      return `:no_entry: Approval is blocked until the analysis errors are fixed:\n${lines.join("\n")}`;
+    }
     case "ALREADY_DECIDED":
     case "INVALID_STATE":
     case "CONFLICT":

@@ -8,6 +8,7 @@ export const Limits = {
   buttonValue: 2000,
   modalTitle: 24,
   modalSubmit: 24,
+  confirmText: 300,
   contextElementText: 3000,
   headerText: 150,
   privateMetadata: 3000,

@@ -10,7 +10,11 @@ export const ActionId = {
   cancel: "sending.cancel",
   pause: "sending.pause",
   resume: "sending.resume",
+  analysis: "sending.analysis",
   previewPrevious: "preview.previous",
+  previewSearch: "preview.search",
+  previewTestSend: "preview.test_send",
+  previewHtml: "preview.html",
   previewNext: "preview.next",
   listPage: "list.page",
 } as const;
@@ -20,6 +24,7 @@ export const CallbackId = {
   reschedule: "modal.reschedule",
   cancel: "modal.cancel",
   preview: "modal.preview",
+  analysis: "modal.analysis",
 } as const;
 
 export const BlockId = {
@@ -28,6 +33,7 @@ export const BlockId = {
   when: "when",
   prepared: "prepared",
   actions: "sending_actions",
+  recipientSearch: "recipient_search",
 } as const;
 
 /** The input element inside each input block. */

@@ -6,7 +6,8 @@ import { findUnpostedSendings, loadSendingView, recordProgressMessage, recordSla
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
-import { escapeMrkdwn, mention, safeMrkdwn } from "./format.js";
+import { escapeMrkdwn, mention, safeMrkdwn, slackDate } from "./format.js";
+import type { SendingAnalyzer } from "../sendings/current-analysis.js";
 
 export interface SlackNotifierOptions {
   client: webApi.WebClient;
@@ -14,6 +15,9 @@ export interface SlackNotifierOptions {
   log: Logger;
   approvalsChannel: string;
   requiredApprovals: number;
+  /** Approver user and user group IDs, mentioned when approvers are needed (reminders, content changes). */
+  approvers: string[];
+  analyzer: SendingAnalyzer;
   /** The least time between two progress updates of one sending. */
   progressIntervalMs?: number;
 }
@@ -66,9 +70,20 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     return { view, channel: posted.channel, ts: posted.ts };
   }
 
+  const approverMentions = options.approvers.map((id) => (id.startsWith("S") ? `<!subteam^${id}>` : `<@${id}>`)).join(" ");
+
   async function handle(sendingId: string, event: SendingEvent) {
+    if (event.kind === "created" || event.kind === "content-changed") {
+      // The approval message shows the analysis summary: make it for the new content first.
+      await options.analyzer.current(sendingId).catch((error) => log.error({ err: error, sendingId }, "analysis failed"));
+    }
     const { view, channel, ts } = await upsertApprovalMessage(sendingId);
-    const line = describeEvent(event);
+    let line = describeEvent(event);
+    if (event.kind === "reminder") {
+      line = `:bell: ${approverMentions} *${escapeMrkdwn(view.name)}* launches ${slackDate(event.launchAt)} and still waits for approval.`;
+    } else if (event.kind === "content-changed" && event.approvalsWithdrawn > 0) {
+      line = `${line} ${approverMentions} please review it again.`;
+    }
     if (line) await client.chat.postMessage({ channel, thread_ts: ts, text: line, unfurl_links: false });
     if (event.kind === "rejected") {
       await client.chat.postMessage({

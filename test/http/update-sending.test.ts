@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { createSendingAnalyzer } from "../../src/sendings/current-analysis.js";
 import { approveSending } from "../../src/sendings/approve-sending.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
@@ -23,7 +24,7 @@ describeEachDatabase("intake: change a sending's content", (provider) => {
   /** Approved through the real use case, by two approvers: the sending is SCHEDULED on its current hash. */
   async function createScheduledSending() {
     const sending = await createSending();
-    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false } };
+    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false }, analyzer: createSendingAnalyzer(h.db, {}) };
     await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER1" });
     const second = await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER2" });
     expect(second.scheduled).toBe(true);
@@ -64,7 +65,7 @@ describeEachDatabase("intake: change a sending's content", (provider) => {
     ]);
 
     // The withdrawn approvals do not count towards the quorum any more: one new approval is not enough.
-    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false } };
+    const deps = { ...h.deps, approvers: { isApprover: async () => true }, policy: { requiredApprovals: 2, allowSelfApproval: false }, analyzer: createSendingAnalyzer(h.db, {}) };
     const again = await approveSending(deps, { sendingId: sending.id, userId: "U0APPROVER1" });
     expect(again).toEqual({ approvals: 1, required: 2, scheduled: false });
   });

@@ -22,7 +22,7 @@ describeEachDatabase("approval through Slack", (provider) => {
     const [post] = h.slack.called("chat.postMessage");
     expect(post?.body.channel).toBe(APPROVALS_CHANNEL);
     const blocks = h.slack.blocksOf(post!);
-    expect(actionIds(blocks)).toEqual([ActionId.approve, ActionId.reject, ActionId.preview, ActionId.reschedule, ActionId.cancel]);
+    expect(actionIds(blocks)).toEqual([ActionId.approve, ActionId.reject, ActionId.preview, ActionId.analysis, ActionId.reschedule, ActionId.cancel]);
     expect(JSON.stringify(blocks)).toContain("Spring newsletter");
     expect(JSON.stringify(blocks)).toMatch(/<!date\^\d+\^/);
     const stored = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } });
@@ -41,7 +41,7 @@ describeEachDatabase("approval through Slack", (provider) => {
     const update = h.slack.called("chat.update")[0]!;
     expect(update.body.ts).toBe(ts);
     const blocks = h.slack.blocksOf(update);
-    expect(actionIds(blocks)).toEqual([ActionId.preview, ActionId.reschedule, ActionId.cancel]);
+    expect(actionIds(blocks)).toEqual([ActionId.preview, ActionId.analysis, ActionId.reschedule, ActionId.cancel]);
     expect(JSON.stringify(blocks)).toContain("Approved by <@UAPPROVER1>");
     const thread = h.slack.called("chat.postMessage")[0]!;
     expect(thread.body.thread_ts).toBe(ts);

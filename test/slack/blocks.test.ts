@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RecipientPreview } from "../../src/sendings/preview-recipient.js";
 import type { SendingView } from "../../src/sendings/sending-view.js";
 import { buildApprovalMessage } from "../../src/slack/blocks/approval-message.js";
-import { buildCancelModal, buildPreviewModal, buildRejectModal, buildRescheduleModal } from "../../src/slack/blocks/modals.js";
+import { buildAnalysisModal, buildCancelModal, buildPreviewModal, buildRejectModal, buildRescheduleModal } from "../../src/slack/blocks/modals.js";
 import { buildProgressMessage } from "../../src/slack/blocks/progress-message.js";
 import { buildHelp, buildSendingList } from "../../src/slack/blocks/sending-lists.js";
 import { escapeMrkdwn, Limits, truncate } from "../../src/slack/format.js";
@@ -31,6 +31,7 @@ function view(overrides: Partial<SendingView> = {}): SendingView {
     rejection: null,
     lastEvent: null,
     requiredApprovals: 2,
+    analysis: null,
     ...overrides,
   };
 }
@@ -186,5 +187,43 @@ describe("format", () => {
   it("truncates by code points, never splitting an emoji", () => {
     expect(truncate("🙂🙂🙂", 2)).toBe("🙂…");
     expect(truncate("abc", 3)).toBe("abc");
+  });
+});
+
+describe("analysis on the approval message", () => {
+  const analysis = (warnings: string[], errors: string[]) => ({
+    checks: [
+      { id: "links" as const, title: "Links", severity: "pass" as const, evidence: "All 4 links are well-formed https links." },
+      ...warnings.map((title) => ({ id: "image-alt" as const, title, severity: "warning" as const, evidence: "<img src=x> has no alt" })),
+      ...errors.map((title) => ({ id: "template-errors" as const, title, severity: "error" as const, evidence: "line 3" })),
+    ],
+    counts: { passed: 1, warnings: warnings.length, errors: errors.length },
+  });
+  const approveButton = (blocks: unknown[]) =>
+    (blocks as Array<{ elements?: Array<{ action_id?: string; confirm?: { text: { text: string } } }> }>)
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === "sending.approve");
+
+  it("summarizes the checks and makes approving acknowledge each warning", () => {
+    const message = buildApprovalMessage(view({ analysis: analysis(["Images without alt text", "No unsubscribe link"], []) }));
+    expect(JSON.stringify(message.blocks)).toContain("Analysis: 1 check passed, 2 warnings, 0 errors.");
+    const confirm = approveButton(message.blocks)?.confirm?.text.text ?? "";
+    expect(confirm).toContain("acknowledge 2 warnings");
+    expect(confirm).toContain("Images without alt text");
+    expect(confirm.length).toBeLessThanOrEqual(Limits.confirmText);
+  });
+
+  it("with errors, says approval is blocked and Approve has nothing to confirm", () => {
+    const message = buildApprovalMessage(view({ analysis: analysis([], ["Template errors"]) }));
+    expect(JSON.stringify(message.blocks)).toContain("Approval is blocked until the errors are fixed.");
+    expect(approveButton(message.blocks)?.confirm).toBeUndefined();
+  });
+
+  it("the analysis modal lists errors first, escaped, within limits", () => {
+    const modal = buildAnalysisModal({ sendingId: "snd_0a1b2c3d4e", name: hostile, analysis: analysis(["W"], ["E"]) });
+    expectWithinLimits(modal.blocks, Limits.blocksPerModal);
+    const sections = JSON.stringify(modal.blocks);
+    expect(sections.indexOf(":no_entry: *E*")).toBeLessThan(sections.indexOf(":warning: *W*"));
+    expect(sections).toContain("&lt;img src=x&gt; has no alt");
   });
 });

@@ -95,6 +95,8 @@ export class FakeSlackApi {
       case "views.update":
       case "views.push":
         return { ok: true, view: { id: "V0VIEW" } };
+      case "users.info":
+        return { ok: true, user: { id: body.user, profile: { email: `${String(body.user).toLowerCase()}@acme.test` } } };
       case "usergroups.users.list":
         return { ok: true, users: this.groupMembers.get(String(body.usergroup)) ?? [] };
       default:

@@ -1,7 +1,8 @@
 import type { types } from "@slack/bolt";
 import { statusLabel, type SendingStatus } from "../../domain/sending-status.js";
+import type { Analysis } from "../../mail/analysis.js";
 import type { SendingView } from "../../sendings/sending-view.js";
-import { Limits, escapeMrkdwn, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
+import { Limits, escapeMrkdwn, truncate, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, BlockId } from "../ids.js";
 
 type KnownBlock = types.KnownBlock;
@@ -39,6 +40,7 @@ export function buildApprovalMessage(view: SendingView): SlackMessage {
     },
     { type: "context", elements: [mrkdwn(statusLine(view))] },
   ];
+  blocks.push({ type: "context", elements: [mrkdwn(analysisSummary(view.analysis))] });
   if (view.statusNote) blocks.push({ type: "context", elements: [mrkdwn(`:information_source: ${safeMrkdwn(view.statusNote, 1000)}`)] });
   const buttons = buttonsFor(view);
   if (buttons.length > 0) blocks.push({ type: "actions", block_id: BlockId.actions, elements: buttons });
@@ -47,6 +49,27 @@ export function buildApprovalMessage(view: SendingView): SlackMessage {
     text: `${statusLabel[view.status]}: ${escapeMrkdwn(view.name)} (${formatCount(view.recipientCount)} recipients)`,
     blocks,
   };
+}
+
+/** "12 checks passed, 2 warnings, 0 errors", or that the analysis is still being made. */
+export function analysisSummary(analysis: Analysis | null): string {
+  if (!analysis) return ":mag: Analysis in progress…";
+  const { passed, warnings, errors } = analysis.counts;
+  const icon = errors > 0 ? ":no_entry:" : warnings > 0 ? ":warning:" : ":white_check_mark:";
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const blocking = errors > 0 ? " Approval is blocked until the errors are fixed." : "";
+  return `${icon} Analysis: ${plural(passed, "check")} passed, ${plural(warnings, "warning")}, ${plural(errors, "error")}.${blocking}`;
+}
+
+/** What approving acknowledges: every warning, by name, in the confirmation. */
+function approveConfirmText(view: SendingView): string {
+  const base =
+    `*${safeMrkdwn(view.name, 80)}* goes to ${formatCount(view.recipientCount)} recipients ${slackDate(view.launchAt)}` +
+    (view.approvals.length + 1 < view.requiredApprovals ? " once enough approvers agree." : ".");
+  const warnings = view.analysis?.checks.filter((check) => check.severity === "warning") ?? [];
+  if (warnings.length === 0) return base;
+  const list = warnings.map((check) => `• ${safeMrkdwn(check.title, 150)}`).join("\n");
+  return `${base}\n\nBy approving you acknowledge ${warnings.length} warning${warnings.length === 1 ? "" : "s"}:\n${list}`;
 }
 
 /** Who did what and when, in one line. */
@@ -90,23 +113,31 @@ function buttonsFor(view: SendingView): Button[] {
       return [
         {
           ...button("Approve", ActionId.approve, JSON.stringify({ id, hash: view.contentHash }), "primary"),
-          confirm: {
-            title: plain("Approve this sending?", Limits.modalTitle),
-            text: mrkdwn(
-              `*${safeMrkdwn(view.name, 500)}* goes to ${formatCount(view.recipientCount)} recipients ${slackDate(view.launchAt)}` +
-                (view.approvals.length + 1 < view.requiredApprovals ? " once enough approvers agree." : "."),
-            ),
-            confirm: plain("Approve"),
-            deny: plain("Not yet"),
-          },
+          // With errors there is nothing to confirm: the click is answered with what blocks approval.
+          ...((view.analysis?.counts.errors ?? 0) > 0
+            ? {}
+            : {
+                confirm: {
+                  title: plain("Approve this sending?", Limits.modalTitle),
+                  text: mrkdwn(truncate(approveConfirmText(view), Limits.confirmText)),
+                  confirm: plain("Approve"),
+                  deny: plain("Not yet"),
+                },
+              }),
         },
         button("Reject", ActionId.reject, id, "danger"),
         button("Preview", ActionId.preview, id),
+        button("Analysis", ActionId.analysis, id),
         button("Reschedule", ActionId.reschedule, id),
         button("Cancel sending", ActionId.cancel, id),
       ];
     case "SCHEDULED":
-      return [button("Preview", ActionId.preview, id), button("Reschedule", ActionId.reschedule, id), button("Cancel sending", ActionId.cancel, id)];
+      return [
+        button("Preview", ActionId.preview, id),
+        button("Analysis", ActionId.analysis, id),
+        button("Reschedule", ActionId.reschedule, id),
+        button("Cancel sending", ActionId.cancel, id),
+      ];
     case "SENDING":
     case "PAUSED":
       return [button("Preview", ActionId.preview, id)];

@@ -1,4 +1,5 @@
 import type { types } from "@slack/bolt";
+import type { Analysis } from "../../mail/analysis.js";
 import type { RecipientPreview } from "../../sendings/preview-recipient.js";
 import { Limits, formatAddress, formatCount, mrkdwn, plain, safeMrkdwn, slackDate, truncate } from "../format.js";
 import { ActionId, BlockId, CallbackId, InputActionId } from "../ids.js";
@@ -133,10 +134,30 @@ export function buildCancelModal(ctx: ModalContext & { preparedCount: number }):
 const PREVIEW_BODY_LIMIT = 2900;
 
 /** The message as one recipient gets it; Previous / Next step through the list. */
-export function buildPreviewModal(preview: RecipientPreview): ModalView {
+export interface PreviewExtras {
+  /** A signed link to this recipient's exact HTML (needs PUBLIC_URL). */
+  htmlUrl?: string;
+  /** A line about what just happened (a test sent). */
+  note?: string;
+}
+
+export function buildPreviewModal(preview: RecipientPreview, extras: PreviewExtras = {}): ModalView {
   const body = preview.message.text;
   const cut = [...body].length > PREVIEW_BODY_LIMIT;
   const blocks: KnownBlock[] = [
+    {
+      type: "input",
+      block_id: BlockId.recipientSearch,
+      dispatch_action: true,
+      optional: true,
+      label: plain("Find a recipient"),
+      element: {
+        type: "external_select",
+        action_id: ActionId.previewSearch,
+        min_query_length: 1,
+        placeholder: plain("Type the start of an address"),
+      },
+    },
     {
       type: "section",
       fields: [
@@ -162,7 +183,11 @@ export function buildPreviewModal(preview: RecipientPreview): ModalView {
     type: "context",
     elements: [mrkdwn(`Recipient ${formatCount(preview.position)} of ${formatCount(preview.total)}`)],
   });
-  if (nav.length > 0) blocks.push({ type: "actions", elements: nav });
+  const recipientValue = value(preview.recipientId);
+  nav.push({ type: "button", text: plain("Send me a test"), action_id: ActionId.previewTestSend, value: recipientValue });
+  if (extras.htmlUrl) nav.push({ type: "button", text: plain("Open the exact HTML"), action_id: ActionId.previewHtml, url: extras.htmlUrl });
+  blocks.push({ type: "actions", elements: nav });
+  if (extras.note) blocks.push({ type: "context", elements: [mrkdwn(extras.note)] });
   return {
     type: "modal",
     callback_id: CallbackId.preview,
@@ -180,5 +205,36 @@ export function buildNoticeModal(heading: string, text: string): ModalView {
     title: title(heading),
     close: plain("Close", Limits.modalSubmit),
     blocks: [{ type: "section", text: mrkdwn(text) }],
+  };
+}
+
+const severityIcon = { pass: ":white_check_mark:", warning: ":warning:", error: ":no_entry:" } as const;
+
+/** The seed's Analysis tab: every check with its severity and evidence, errors first. */
+export function buildAnalysisModal(ctx: ModalContext & { analysis: Analysis }): ModalView {
+  const order = { error: 0, warning: 1, pass: 2 } as const;
+  const checks = [...ctx.analysis.checks].sort((a, b) => order[a.severity] - order[b.severity]);
+  const { passed, warnings, errors } = ctx.analysis.counts;
+  const blocks: KnownBlock[] = [
+    {
+      type: "section",
+      text: mrkdwn(`*${safeMrkdwn(ctx.name, 500)}*\n${passed} passed · ${warnings} warning${warnings === 1 ? "" : "s"} · ${errors} error${errors === 1 ? "" : "s"}`),
+    },
+    { type: "divider" },
+    ...checks.slice(0, Limits.blocksPerModal - 3).map(
+      (check): KnownBlock => ({
+        type: "section",
+        text: mrkdwn(`${severityIcon[check.severity]} *${safeMrkdwn(check.title, 200)}*\n${safeMrkdwn(check.evidence, 2500)}`),
+      }),
+    ),
+  ];
+  if (errors > 0) blocks.push({ type: "context", elements: [mrkdwn("Errors block approval until the content is fixed through the API.")] });
+  return {
+    type: "modal",
+    callback_id: CallbackId.analysis,
+    private_metadata: metadata({ id: ctx.sendingId }),
+    title: title("Analysis"),
+    close: plain("Close", Limits.modalSubmit),
+    blocks,
   };
 }

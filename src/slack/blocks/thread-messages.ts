@@ -37,6 +37,8 @@ export function describeEvent(event: SendingEvent): string | null {
       return `:warning: Delivery paused itself: ${safeMrkdwn(event.reason, 2500)}`;
     case "late-launch":
       return `:alarm_clock: The launch date (${slackDate(event.launchAt)}) passed while sendgate was not running. It waits, paused: resume to deliver now, or cancel.`;
+    case "reminder":
+      return null; // the notifier writes reminders itself: they mention the approvers
     case "completed":
       return `:checkered_flag: Delivery finished: ${formatCount(event.progress.sent)} sent, ${formatCount(event.progress.failed)} failed.`;
   }
