@@ -4,7 +4,7 @@ import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport
 import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
 import { ErrorBudget } from "./error-budget.js";
 import { freshReads } from "./fresh-reads.js";
-import { buildMessage, parseVars, unsubscribeUrlFor } from "./message.js";
+import { personalize } from "./message.js";
 import { OutcomeRecorder } from "./outcome-recorder.js";
 import type { Pacer } from "./pacer.js";
 import { PreparedWindow } from "./prepared-window.js";
@@ -49,7 +49,7 @@ interface Item {
  */
 const GATE_GATHER_MS = 1;
 /** Outcomes are written at most this long after the server accepted them (fewer, larger writes). */
-const RECORD_GATHER_MS = 5;
+const RECORD_GATHER_MS = 20;
 
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
 const MAX_IDLE_PASSES = 3;
@@ -106,20 +106,20 @@ export class DeliveryRun {
       return this.#finish({ end: "auto-paused", cause });
     }
 
-    const tracker = new ProgressTracker(
-      await store.counts(id),
-      this.sending.startedAt ?? clock.now(),
-      await store.failureReasons(id, 5),
-    );
-    this.#tracker = tracker;
-    if (this.options.announceStart) this.#announce({ kind: "started", progress: tracker.snapshot() });
-    this.#reportProgress();
-
     const renew = setInterval(() => void this.#renewLease(), (settings.leaseSeconds * 1000) / 3);
     const report = setInterval(() => this.#reportProgress(), settings.progressIntervalMs);
     renew.unref();
     report.unref();
     try {
+      const tracker = new ProgressTracker(
+        await store.counts(id),
+        this.sending.startedAt ?? clock.now(),
+        await store.failureReasons(id, 5),
+      );
+      this.#tracker = tracker;
+      if (this.options.announceStart) this.#announce({ kind: "started", progress: tracker.snapshot() });
+      this.#reportProgress();
+
       for (let idlePasses = 0; ; ) {
         const before = this.#processed;
         await this.#pass(compiled);
@@ -202,14 +202,8 @@ export class DeliveryRun {
 
   #render(compiled: CompiledSending, recipient: PendingRecipient): Item {
     try {
-      const vars = parseVars(recipient.vars);
-      const rendered = compiled.render({ email: recipient.email, ...vars });
-      const unsubscribeUrl = unsubscribeUrlFor(vars, this.deps.settings.unsubscribeUrl, {
-        sendingId: this.sendingId,
-        recipientId: recipient.id,
-        email: recipient.email,
-      });
-      const message = buildMessage({ sendingId: this.sendingId, content: this.sending.content, recipient, rendered, unsubscribeUrl });
+      const { sendingId, sending, deps } = this;
+      const message = personalize({ compiled, sendingId, content: sending.content, recipient, unsubscribeUrl: deps.settings.unsubscribeUrl });
       return { recipient, message };
     } catch (error) {
       return { recipient, renderError: `Rendering failed: ${(error as Error).message.split("\n")[0]}` };

@@ -1,4 +1,4 @@
-import type { RenderedMessage } from "../mail/templates.js";
+import type { CompiledSending, RenderedMessage } from "../mail/templates.js";
 import type { OutgoingMessage } from "../mail/transport.js";
 import type { SendingContent } from "./store.js";
 
@@ -65,4 +65,24 @@ export function buildMessage(input: {
     messageId: messageIdFor(sendingId, recipient.id, content.fromEmail),
     headers: unsubscribeHeaders(input.unsubscribeUrl),
   };
+}
+
+/**
+ * One recipient's message, exactly as the engine sends it: the sending's compiled template with the
+ * recipient's variables (and `email`), its unsubscribe target and its Message-ID. Throws when the
+ * template does not render for this recipient.
+ */
+export function personalize(input: {
+  compiled: CompiledSending;
+  sendingId: string;
+  content: SendingContent;
+  recipient: { id: number; email: string; vars: string };
+  /** The configured UNSUBSCRIBE_URL template, if any. */
+  unsubscribeUrl?: string;
+}): OutgoingMessage {
+  const { compiled, sendingId, content, recipient } = input;
+  const vars = parseVars(recipient.vars);
+  const rendered = compiled.render({ email: recipient.email, ...vars });
+  const unsubscribeUrl = unsubscribeUrlFor(vars, input.unsubscribeUrl, { sendingId, recipientId: recipient.id, email: recipient.email });
+  return buildMessage({ sendingId, content, recipient, rendered, unsubscribeUrl });
 }
