@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -20,6 +22,8 @@ export interface SlackHarness {
   deps: SlackDeps;
   baseUrl: string;
   clock: { now(): Date; set(date: Date): void };
+  /** Where the outbox mailer writes .eml files (no SMTP_URL in tests unless given). */
+  outboxDir: string;
   /** The composed service: its engine, mailer and server, as main.ts builds them. */
   app: Sendgate;
   close(): Promise<void>;
@@ -32,6 +36,7 @@ export const API_TOKEN = "test-api-token-0123456789";
 export async function startSlackHarness(provider: Provider, env: Record<string, string> = {}): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
   const slack = new FakeSlackApi();
+  const outboxDir = join(tmpdir(), `sendgate-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
   const config = loadConfig({
     DATABASE_URL: db.url,
     SLACK_BOT_TOKEN: "xoxb-test-token",
@@ -41,7 +46,7 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     APPROVERS: "UAPPROVER1,UAPPROVER2,SAPPROVERS",
     API_TOKENS: API_TOKEN,
     PORT: "0",
-    OUTBOX_DIR: join(tmpdir(), `sendgate-outbox-${process.pid}`),
+    OUTBOX_DIR: outboxDir,
     ...env,
   });
   let current = NOW;
@@ -56,10 +61,12 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     baseUrl: app.baseUrl,
     clock,
     app,
+    outboxDir,
     async close() {
       await app.stop();
       slack.close();
       await db.destroy();
+      rmSync(outboxDir, { recursive: true, force: true });
     },
   };
 }
@@ -73,7 +80,13 @@ export interface SendingFixture {
 /** A pending sending with recipients, as intake leaves it, and its approval message posted. */
 export async function givenPendingSending(
   h: SlackHarness,
-  overrides: Partial<{ name: string; requestedBy: string; launchAt: Date; recipients: { email: string; vars?: object }[] }> = {},
+  overrides: Partial<{
+    name: string;
+    requestedBy: string;
+    launchAt: Date;
+    html: string;
+    recipients: { email: string; vars?: object }[];
+  }> = {},
 ): Promise<SendingFixture> {
   const id = newSendingId();
   const content = {
@@ -81,7 +94,7 @@ export async function givenPendingSending(
     fromName: "Acme",
     fromEmail: "news@acme.test",
     replyTo: null,
-    html: "<p>Hi {{firstName}}, our spring collection is here.</p>",
+    html: overrides.html ?? "<p>Hi {{firstName}}, our spring collection is here.</p>",
     text: null,
   };
   const recipients = overrides.recipients ?? [
