@@ -316,7 +316,8 @@ export class DeliveryRun {
     }
     const nextRetryAt = await store.nextRetryAt(id);
     if (nextRetryAt && nextRetryAt.getTime() <= clock.now().getTime()) return "again";
-    await store.releaseLease(id, owner);
+    // Nothing to do before the next retry: no tick picks the sending up (and counts a long list) until then.
+    await store.releaseLease(id, owner, nextRetryAt ?? undefined);
     this.#log.info({ queued: counts.queued, nextRetryAt }, "waiting for retries");
     return "waiting";
   }

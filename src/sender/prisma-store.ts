@@ -97,8 +97,11 @@ export function createPrismaSenderStore(db: Database): SenderStore & { close(): 
       return count > 0;
     },
 
-    async releaseLease(sendingId, owner) {
-      await prisma.sending.updateMany({ where: { id: sendingId, leaseOwner: owner }, data: released });
+    async releaseLease(sendingId, owner, notBefore) {
+      await prisma.sending.updateMany({
+        where: { id: sendingId, leaseOwner: owner },
+        data: { leaseOwner: null, leaseExpiresAt: notBefore ?? null },
+      });
     },
 
     start: (sendingId, owner, now) => transition(sendingId, owner, "start", "delivery started", { startedAt: now, statusNote: null }),

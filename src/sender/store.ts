@@ -13,7 +13,11 @@ export interface SenderStore {
    */
   claim(input: { owner: string; now: Date; leaseUntil: Date; limit: number; skip: readonly string[] }): Promise<ClaimedSending[]>;
   renewLease(sendingId: string, owner: string, leaseUntil: Date): Promise<boolean>;
-  releaseLease(sendingId: string, owner: string): Promise<void>;
+  /**
+   * Gives the sending up. With `notBefore`, no engine claims it before then (only retries not yet
+   * due are left): the expiry stays set without an owner.
+   */
+  releaseLease(sendingId: string, owner: string, notBefore?: Date): Promise<void>;
 
   /** SCHEDULED → SENDING, with startedAt and an audit row. */
   start(sendingId: string, owner: string, now: Date): Promise<boolean>;

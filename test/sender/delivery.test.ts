@@ -260,7 +260,7 @@ describeEachDatabase("delivery", (provider) => {
       if (address === emailOf(5)) return { code: 550, message: `5.1.1 <${address}>: Recipient address rejected: User unknown` };
       return undefined;
     };
-    const { deliver, recording } = engineWith({ clock, settings: { retrySeconds: 60 } });
+    const { deliver, recording, engine } = engineWith({ clock, settings: { retrySeconds: 60 } });
 
     await deliver();
 
@@ -271,9 +271,13 @@ describeEachDatabase("delivery", (provider) => {
     expect(rows[5]!.lastError).toBe("550 5.1.1 <…>: Recipient address rejected: User unknown");
     expect((await db.prisma.sending.findUniqueOrThrow({ where: { id } })).status).toBe("SENDING");
 
-    // Not due yet: nothing happens.
+    // Not due yet: no tick even takes the sending up.
+    const waiting = await db.prisma.sending.findUniqueOrThrow({ where: { id } });
+    expect(waiting.leaseOwner).toBeNull();
+    expect(waiting.leaseExpiresAt?.toISOString()).toBe(rows[2]!.nextAttemptAt?.toISOString());
     clock.advance(30_000);
-    await deliver();
+    expect((await engine.tick()).delivering).toEqual([]);
+    await engine.idle();
     expect(sink.countFor(emailOf(2))).toBe(0);
 
     clock.advance(31_000);
