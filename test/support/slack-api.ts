@@ -9,7 +9,7 @@ export interface SlackCall {
   body: Record<string, unknown>;
 }
 
-type Reply = { status?: number; body: Record<string, unknown> };
+type Reply = { status?: number; body: Record<string, unknown>; headers?: Record<string, string>; delayMs?: number };
 
 /**
  * Slack's Web API, faked at the network boundary with nock. Every call is recorded with its decoded
@@ -21,6 +21,8 @@ export class FakeSlackApi {
   private readonly queued = new Map<string, Reply[]>();
   private groupMembers = new Map<string, string[]>();
   private tsCounter = 0;
+  /** How long every answer takes unless a queued reply says otherwise: a slow Slack. */
+  latencyMs = 0;
 
   constructor() {
     nock.disableNetConnect();
@@ -28,13 +30,17 @@ export class FakeSlackApi {
     nock(SLACK_ORIGIN)
       .persist()
       .post(/^\/api\/[\w.]+$/)
-      .reply((uri, requestBody) => {
+      .reply((uri, requestBody, callback) => {
         const method = uri.replace(/^\/api\//, "");
         const body = decode(requestBody);
         this.calls.push({ method, body });
         const next = this.queued.get(method)?.shift();
-        if (next) return [next.status ?? 200, next.body];
-        return [200, this.defaultReply(method, body)];
+        const reply: [number, Record<string, unknown>, Record<string, string>] = next
+          ? [next.status ?? 200, next.body, next.headers ?? {}]
+          : [200, this.defaultReply(method, body), {}];
+        const delay = next?.delayMs ?? this.latencyMs;
+        if (delay > 0) setTimeout(() => callback(null, reply), delay);
+        else callback(null, reply);
       });
     nock(RESPONSE_URL_ORIGIN)
       .persist()
@@ -46,8 +52,8 @@ export class FakeSlackApi {
   }
 
   /** The next call of `method` gets this answer instead of the default. */
-  replyOnce(method: string, body: Record<string, unknown>, status = 200) {
-    this.queued.set(method, [...(this.queued.get(method) ?? []), { status, body }]);
+  replyOnce(method: string, body: Record<string, unknown>, status = 200, extra: { headers?: Record<string, string>; delayMs?: number } = {}) {
+    this.queued.set(method, [...(this.queued.get(method) ?? []), { status, body, ...extra }]);
   }
 
   setGroupMembers(group: string, users: string[]) {

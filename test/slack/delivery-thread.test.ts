@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { ActionId } from "../../src/slack/ids.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { givenPendingSending, NOW, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
+import { startSmtpSink, type SmtpSink } from "../sender/support/smtp-sink.js";
+
+const recipients = Array.from({ length: 40 }, (_, i) => ({ email: `r${String(i).padStart(2, "0")}@example.com`, vars: { firstName: `R${i}` } }));
+
+describeEachDatabase("delivery as the Slack thread shows it", (provider) => {
+  let h: SlackHarness;
+  let smtp: SmtpSink;
+  beforeEach(async () => {
+    smtp = await startSmtpSink();
+    h = await startSlackHarness(provider, { SMTP_URL: smtp.url, SEND_RATE: "1000", SEND_CONCURRENCY: "4" });
+  });
+  afterEach(async () => {
+    await h.close();
+    await smtp.close();
+  });
+
+  async function givenDueSending() {
+    const s = await givenPendingSending(h, { recipients });
+    await h.db.prisma.sending.update({ where: { id: s.id }, data: { status: "SCHEDULED", launchAt: NOW } });
+    h.slack.reset();
+    return s;
+  }
+
+  it("posts progress with Pause and Cancel in the thread, then the summary; the approval message follows", async () => {
+    const s = await givenDueSending();
+    await h.app.engine.tick();
+    await h.app.engine.idle();
+    expect(smtp.received).toHaveLength(40);
+    await settle(h, async () => (await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).progressTs !== null);
+    await settle(h, () => h.slack.called("chat.update").some((c) => JSON.stringify(c.body).includes("Delivered")));
+    const thread = h.slack.called("chat.postMessage").map((c) => String(c.body.text));
+    expect(thread.some((t) => t.includes("Delivery started to 40 recipients"))).toBe(true);
+    expect(thread.some((t) => t.includes("Delivery finished: 40 sent, 0 failed"))).toBe(true);
+    const progressPosts = h.slack.called("chat.postMessage").filter((c) => c.body.thread_ts && String(c.body.blocks ?? "").includes("Delivering"));
+    expect(progressPosts.length).toBeLessThanOrEqual(1);
+    if (progressPosts[0]) expect(String(progressPosts[0].body.blocks)).toContain(ActionId.pause);
+    const final = h.slack.called("chat.update").filter((c) => String(c.body.blocks).includes("Delivered")).at(-1)!;
+    expect(String(final.body.blocks)).toContain("*40* sent");
+    expect(String(final.body.blocks)).not.toContain(ActionId.pause);
+  });
+
+  it("Slack answering 429 and 500, or hanging, never stops or slows delivery", async () => {
+    const s = await givenDueSending();
+    for (const method of ["chat.postMessage", "chat.update"]) {
+      h.slack.replyOnce(method, { ok: false, error: "ratelimited" }, 429, { headers: { "retry-after": "1" } });
+      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
+      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
+      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
+    }
+    h.slack.latencyMs = 2000;
+    await h.app.engine.tick();
+    await h.app.engine.idle();
+    // Every recipient has its one message while Slack has not answered a single call yet.
+    expect(smtp.received).toHaveLength(40);
+    expect(new Set(smtp.received.map((m) => m.to)).size).toBe(40);
+    expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("COMPLETED");
+    h.slack.latencyMs = 0;
+  });
+});
