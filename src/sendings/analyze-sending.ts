@@ -3,6 +3,7 @@ import { AppError } from "../domain/errors.js";
 import { analyzeSending as analyzeContent, createRecipientStatsCollector, type Analysis } from "../mail/analysis.js";
 import { templateVariables } from "../mail/templates.js";
 import { parseVars } from "../sender/message.js";
+import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 /** Recipients read per query: memory stays flat whatever the list's length. */
 const PAGE_SIZE = 5_000;
@@ -25,15 +26,17 @@ export async function analyzeSending(
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
 
   const collector = createRecipientStatsCollector(templateVariables(sending));
-  // Paged by address, along the (sendingId, email) index: SQLite answers "sendingId = ? AND id > ?
-  // ORDER BY id" from that index too, sorting the whole list for every page.
+  // Paged by address along the (sendingId, email) index, which gives the order without a sort. By
+  // id, SQLite picks that same index for "sendingId = ?" and sorts the whole list for every page.
   for (let after: string | undefined; ; ) {
-    const page = await db.prisma.recipient.findMany({
-      where: { sendingId, ...(after === undefined ? {} : { email: { gt: after } }) },
-      orderBy: { email: "asc" },
-      take: PAGE_SIZE,
-      select: { email: true, vars: true },
-    });
+    const p = placeholders(db);
+    const page = await queryAlongIndex<{ email: string; vars: string }>(
+      db,
+      after === undefined
+        ? `SELECT "email", "vars" FROM "Recipient" WHERE "sendingId" = ${p()} ORDER BY "email" LIMIT ${p()}`
+        : `SELECT "email", "vars" FROM "Recipient" WHERE "sendingId" = ${p()} AND "email" > ${p()} ORDER BY "email" LIMIT ${p()}`,
+      after === undefined ? [sendingId, PAGE_SIZE] : [sendingId, after, PAGE_SIZE],
+    );
     for (const row of page) collector.add({ email: row.email, vars: parseVars(row.vars) }, row.vars.length);
     if (page.length < PAGE_SIZE) break;
     after = page[page.length - 1]!.email;

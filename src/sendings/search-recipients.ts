@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.js";
+import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 export interface RecipientMatch {
   id: number;
@@ -13,11 +14,12 @@ export const SEARCH_LIMIT_MAX = 100;
  * lower-cased), in address order, for the Preview modal's external select. Answered from the
  * (sendingId, email) unique index as a range `email >= q AND email < successor(q)`, so it takes
  * the same few milliseconds on a list of a million as on ten; LIKE would not use that index on
- * PostgreSQL, and its `%` and `_` would need escaping.
+ * PostgreSQL, and its `%` and `_` would need escaping. On PostgreSQL it keeps to that ordered index
+ * scan even before the planner has statistics (see queryAlongIndex).
  */
 export async function searchRecipients(db: Database, sendingId: string, query: string, limit = 20): Promise<RecipientMatch[]> {
   const { sql, params } = await searchQuery(db, sendingId, query, limit);
-  const rows = await run<{ id: number | bigint; email: string }>(db, sql, params);
+  const rows = await queryAlongIndex<{ id: number | bigint; email: string }>(db, sql, params);
   return rows.map((row) => ({ id: Number(row.id), email: row.email }));
 }
 
@@ -25,30 +27,15 @@ export async function searchRecipients(db: Database, sendingId: string, query: s
 export async function explainSearch(db: Database, sendingId: string, query: string, limit = 20): Promise<string> {
   const { sql, params } = await searchQuery(db, sendingId, query, limit);
   const explain = db.provider === "sqlite" ? `EXPLAIN QUERY PLAN ${sql}` : `EXPLAIN ${sql}`;
-  const rows = await run<Record<string, unknown>>(db, explain, params);
+  const rows = await queryAlongIndex<Record<string, unknown>>(db, explain, params);
   return rows.map((row) => String(row.detail ?? row["QUERY PLAN"] ?? JSON.stringify(row))).join("\n");
 }
 
-/**
- * On PostgreSQL the search runs with bitmap scans off. Until the planner has statistics on a freshly
- * uploaded list (autovacuum gathers them within minutes) it guesses a handful of matches, and picks
- * a bitmap scan of the whole range followed by a sort: measured at up to 2.2 s for a one-letter
- * prefix over a million recipients, against about 1 ms for the ordered index scan that stops at the
- * limit, which is the right plan for this query whatever the statistics say.
- */
-async function run<T>(db: Database, sql: string, params: unknown[]): Promise<T[]> {
-  if (db.provider === "sqlite") return db.prisma.$queryRawUnsafe<T[]>(sql, ...params);
-  const [, rows] = await db.prisma.$transaction([
-    db.prisma.$executeRawUnsafe("SET LOCAL enable_bitmapscan = off"),
-    db.prisma.$queryRawUnsafe<T[]>(sql, ...params),
-  ]);
-  return rows;
-}
 
 async function searchQuery(db: Database, sendingId: string, query: string, limit: number) {
   const prefix = query.trim().toLowerCase();
   const take = Math.max(1, Math.min(SEARCH_LIMIT_MAX, Math.floor(limit) || 1));
-  const p = db.provider === "sqlite" ? () => "?" : (() => { let n = 0; return () => `$${++n}`; })();
+  const p = placeholders(db);
   const select = `SELECT "id", "email" FROM "Recipient" WHERE "sendingId" = ${p()}`;
   const order = `ORDER BY "email"`;
 
