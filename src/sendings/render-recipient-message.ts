@@ -2,7 +2,7 @@ import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import { compileSending } from "../mail/templates.js";
 import type { OutgoingMessage } from "../mail/transport.js";
-import { buildMessage, parseVars, unsubscribeUrlFor } from "../sender/message.js";
+import { personalize } from "../sender/message.js";
 
 export interface RecipientMessage {
   sendingId: string;
@@ -11,9 +11,9 @@ export interface RecipientMessage {
 }
 
 /**
- * One recipient's message exactly as the delivery engine builds it (src/sender/delivery-run.ts):
- * the same compiled template, variables, unsubscribe target and message builder. The HTML preview
- * and the test send go through here, so what an approver sees is what the recipient gets.
+ * One recipient's message exactly as the delivery engine builds it: through the engine's own
+ * personalize(). The HTML preview and the test send go through here, so what an approver sees is
+ * what the recipient gets.
  */
 export async function renderRecipientMessage(
   db: Database,
@@ -32,17 +32,11 @@ export async function renderRecipientMessage(
   if (!recipient) throw new AppError("NOT_FOUND", `Recipient ${input.recipientId} is not on sending ${sending.id}.`);
 
   const { id: sendingId, ...content } = sending;
-  const vars = parseVars(recipient.vars);
-  let rendered;
   try {
-    rendered = compileSending(content).render({ email: recipient.email, ...vars });
+    const compiled = compileSending(content);
+    const message = personalize({ compiled, sendingId, content, recipient, unsubscribeUrl: settings.unsubscribeUrl });
+    return { sendingId, recipient: { id: recipient.id, email: recipient.email }, message };
   } catch (error) {
     throw new AppError("VALIDATION", `The template does not render: ${(error as Error).message.split("\n")[0]}`);
   }
-  const unsubscribeUrl = unsubscribeUrlFor(vars, settings.unsubscribeUrl, { sendingId, recipientId: recipient.id, email: recipient.email });
-  return {
-    sendingId,
-    recipient: { id: recipient.id, email: recipient.email },
-    message: buildMessage({ sendingId, content, recipient, rendered, unsubscribeUrl }),
-  };
 }
