@@ -160,6 +160,7 @@ describe("lists and progress", () => {
     const message = buildSendingList({ list: "in-progress", page: 2, pageSize: 10, total: 35, items });
     expectWithinLimits(message.blocks);
     expect(JSON.stringify(message.blocks)).toContain("Page 2 of 4");
+    expect(JSON.stringify(message.blocks).match(/sending\.pause/g)).toHaveLength(10);
     expect(buildHelp(hostile).blocks.length).toBe(2);
     expectWithinLimits(buildHelp(hostile).blocks);
   });

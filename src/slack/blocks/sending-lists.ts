@@ -20,7 +20,22 @@ function progressBar(done: number, total: number, width = 10): string {
   return "▓".repeat(filled) + "░".repeat(width - filled);
 }
 
-/** One page of a list; 10 items keep it far under the 50-block limit. */
+/** The seed's "Sendings in progress" icons: pause or resume, and cancel. */
+function deliveryControls(item: { id: string; status: string }): types.Button[] {
+  const button = (text: string, actionId: string, style?: "primary" | "danger"): types.Button => ({
+    type: "button",
+    text: plain(text, Limits.buttonText),
+    action_id: actionId,
+    value: item.id,
+    ...(style ? { style } : {}),
+  });
+  return [
+    item.status === "PAUSED" ? button("Resume", ActionId.resume, "primary") : button("Pause", ActionId.pause),
+    button("Cancel", ActionId.cancel, "danger"),
+  ];
+}
+
+/** One page of a list; 10 items (two blocks each at most) keep it under the 50-block limit. */
 export function buildSendingList(page: SendingListPage): SlackMessage {
   const blocks: KnownBlock[] = [{ type: "header", text: plain(`${titles[page.list]} (${formatCount(page.total)})`, Limits.headerText) }];
   if (page.items.length === 0) {
@@ -36,6 +51,7 @@ export function buildSendingList(page: SendingListPage): SlackMessage {
       type: "section",
       text: mrkdwn(`*${safeMrkdwn(item.name, 300)}*  \`${item.id}\`\n${line}`),
     });
+    if (page.list === "in-progress") blocks.push({ type: "actions", elements: deliveryControls(item) });
   }
   const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
   if (pages > 1) {
