@@ -1,4 +1,4 @@
-import { STAGE_BATCH_SIZE, startRecipientUpload, type RecipientRow } from "../db/recipient-bulk.js";
+import { BULK_BATCH_SIZE, appendRecipientsAtomically, type RecipientRow } from "../db/recipient-bulk.js";
 import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
@@ -35,13 +35,11 @@ export interface InvalidLine {
 
 /** How many invalid lines a refusal names; the count covers them all. */
 const REPORTED_INVALID_LINES = 20;
-/** Publishing a million staged rows takes seconds; Prisma's default is 5. */
-const TRANSACTION_OPTIONS = { timeout: 10 * 60_000, maxWait: 60_000 };
 
 /**
  * Appends recipients from a stream of NDJSON lines, all or nothing: one invalid line refuses the
- * whole upload and nothing is written. Memory stays flat whatever the list size: lines are staged
- * in fixed-size batches and published in one statement at the end.
+ * whole upload and nothing is written. Memory stays flat whatever the list size: lines are written
+ * in fixed-size batches as they arrive and become visible together (see appendRecipientsAtomically).
  */
 export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): Promise<AppendResult> {
   const { db, clock, log } = deps;
@@ -57,90 +55,107 @@ export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): P
     : null;
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   if (!editable.includes(sending.status)) throw notEditableIn(sending.status);
+  const digest = createBatchDigest();
 
-  const upload = await startRecipientUpload(db, sendingId, clock.now());
-  try {
-    const digest = createBatchDigest();
-    const invalid: InvalidLine[] = [];
-    let invalidCount = 0;
-    let received = 0;
-    let staged = 0;
-    let batch: RecipientRow[] = [];
-    let lineNumber = 0;
-    for await (const line of input.lines) {
-      lineNumber += 1;
-      const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
-      if (!text) continue;
-      const parsed = parseLine(text);
-      if ("problems" in parsed) {
-        invalidCount += 1;
-        if (invalidCount <= REPORTED_INVALID_LINES) {
-          for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
-        }
-        continue;
-      }
-      // Once the upload is known to be refused, the rest is only read to report every bad line.
-      if (invalidCount > 0) continue;
-      received += 1;
-      digest.add(parsed.row);
-      batch.push(parsed.row);
-      if (batch.length >= STAGE_BATCH_SIZE) {
-        staged += await upload.stage(batch);
-        batch = [];
-      }
-    }
-    if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
-    staged += await upload.stage(batch);
-    batch = [];
-
-    const batchDigest = digest.digest();
-    const outcome = await db.prisma.$transaction(async (tx) => {
-      await lockEditableSending(tx, sendingId, clock.now());
-      const appended = await upload.publish(tx);
-      const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId } });
-      if (appended === 0) return { appended, status: current.status, approvalsWithdrawn: 0, recipientCount: current.recipientCount };
-      const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, batchDigest);
-      const updated = await tx.sending.update({
-        where: { id: sendingId },
-        data: {
-          recipientCount: { increment: appended },
-          recipientsDigest,
-          contentHash: contentHash(contentOf(current), recipientsDigest),
-        },
-      });
-      const change = await recordContentChange(tx, current, {
-        actor,
-        action: "recipients appended",
-        reason: current.status === "SCHEDULED" ? "recipients changed" : null,
-        details: { changed: ["recipients"], received, appended },
-      });
-      return { appended, ...change, recipientCount: updated.recipientCount };
-    }, TRANSACTION_OPTIONS);
-
-    const result: AppendResult = {
+  const startedAt = performance.now();
+  let received = 0;
+  let readAt = startedAt;
+  const outcome = await appendRecipientsAtomically(
+    db,
+    {
       sendingId,
-      received,
-      appended: outcome.appended,
-      duplicates: { inUpload: received - staged, alreadyInSending: staged - outcome.appended },
-      recipientCount: outcome.recipientCount,
-      status: outcome.status,
-      approvalsWithdrawn: outcome.approvalsWithdrawn,
-    };
-    log.info({ ...result }, "recipients appended");
-    if (result.appended > 0) {
-      await deps.notifier
-        .sendingChanged(sendingId, {
-          kind: "content-changed",
-          by: actor,
-          changed: ["recipients"],
-          approvalsWithdrawn: result.approvalsWithdrawn,
-        })
-        .catch((error) => log.error({ err: error, sendingId }, "notifying appended recipients failed"));
-    }
-    return result;
-  } finally {
-    await upload.discard();
+      async fill(sink) {
+        // One batch is written while the next is read and checked; never more, so memory stays flat.
+        let writing: Promise<number> | undefined;
+        const write = async (rows: RecipientRow[]) => {
+          await writing;
+          writing = rows.length ? sink.write(rows) : undefined;
+          writing?.catch(() => {}); // awaited on the next call; this only keeps it from counting as unhandled meanwhile
+        };
+        try {
+          const invalid: InvalidLine[] = [];
+          let invalidCount = 0;
+          let batch: RecipientRow[] = [];
+          let lineNumber = 0;
+          for await (const line of input.lines) {
+            lineNumber += 1;
+            const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
+            if (!text) continue;
+            const parsed = parseLine(text);
+            if ("problems" in parsed) {
+              invalidCount += 1;
+              if (invalidCount <= REPORTED_INVALID_LINES) {
+                for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
+              }
+              continue;
+            }
+            // Once the upload is known to be refused, the rest is only read to report every bad line.
+            if (invalidCount > 0) continue;
+            received += 1;
+            digest.add(parsed.row);
+            batch.push(parsed.row);
+            if (batch.length >= BULK_BATCH_SIZE) {
+              await write(batch);
+              batch = [];
+            }
+          }
+          if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
+          await write(batch);
+          await write([]);
+          readAt = performance.now();
+        } finally {
+          // A batch still being written must land before the upload is given up, or its rows would outlive it.
+          await writing?.catch(() => {});
+        }
+      },
+      async after(tx, counts) {
+        await lockEditableSending(tx, sendingId, clock.now());
+        const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId } });
+        const unchanged = { ...counts, status: current.status, approvalsWithdrawn: 0, recipientCount: current.recipientCount };
+        if (counts.appended === 0) return unchanged;
+        const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, digest.digest());
+        const updated = await tx.sending.update({
+          where: { id: sendingId },
+          data: {
+            recipientCount: { increment: counts.appended },
+            recipientsDigest,
+            contentHash: contentHash(contentOf(current), recipientsDigest),
+          },
+        });
+        const change = await recordContentChange(tx, current, {
+          actor,
+          action: "recipients appended",
+          reason: current.status === "SCHEDULED" ? "recipients changed" : null,
+          details: { changed: ["recipients"], received, appended: counts.appended },
+        });
+        return { ...counts, ...change, recipientCount: updated.recipientCount };
+      },
+    },
+    clock.now(),
+  );
+
+  const result: AppendResult = {
+    sendingId,
+    received,
+    appended: outcome.appended,
+    duplicates: { inUpload: received - outcome.fresh, alreadyInSending: outcome.fresh - outcome.appended },
+    recipientCount: outcome.recipientCount,
+    status: outcome.status,
+    approvalsWithdrawn: outcome.approvalsWithdrawn,
+  };
+  const timings = { readMs: Math.round(readAt - startedAt), totalMs: Math.round(performance.now() - startedAt) };
+  log.info({ ...result, ...timings }, "recipients appended");
+  if (result.appended > 0) {
+    await deps.notifier
+      .sendingChanged(sendingId, {
+        kind: "content-changed",
+        by: actor,
+        changed: ["recipients"],
+        approvalsWithdrawn: result.approvalsWithdrawn,
+      })
+      .catch((error) => log.error({ err: error, sendingId }, "notifying appended recipients failed"));
   }
+  return result;
 }
 
 function parseLine(text: string): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {

@@ -1,4 +1,4 @@
-import { STAGE_BATCH_SIZE, startRecipientUpload, type RecipientUpload } from "../db/recipient-bulk.js";
+import { BULK_BATCH_SIZE, appendRecipientsAtomically } from "../db/recipient-bulk.js";
 import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import type { SendingStatus } from "../domain/sending-status.js";
 import type { UseCaseDeps } from "./deps.js";
@@ -14,8 +14,6 @@ export interface CreatedSending {
   recipientCount: number;
 }
 
-/** Publishing a large initial list can take longer than Prisma's default of 5 seconds. */
-const TRANSACTION_OPTIONS = { timeout: 5 * 60_000, maxWait: 30_000 };
 
 /** Takes in a sending handed over through the API: it waits for approval from here on. */
 export async function createSending(deps: UseCaseDeps, raw: unknown): Promise<CreatedSending> {
@@ -39,38 +37,41 @@ export async function createSending(deps: UseCaseDeps, raw: unknown): Promise<Cr
   };
   const hash = contentHash(content, recipientsDigest);
 
-  let upload: RecipientUpload | undefined;
-  try {
-    if (rows.length) {
-      upload = await startRecipientUpload(db, id, clock.now());
-      for (let start = 0; start < rows.length; start += STAGE_BATCH_SIZE) {
-        await upload.stage(rows.slice(start, start + STAGE_BATCH_SIZE));
-      }
-    }
-    const staged = upload;
-    await db.prisma.$transaction(async (tx) => {
-      await tx.sending.create({
-        data: {
-          id,
-          name: input.name,
-          ...content,
-          launchAt: input.launchAt,
-          requestedBy: input.requestedBy,
-          contentHash: hash,
-          recipientsDigest,
-          recipientCount: rows.length,
-        },
-      });
-      if (staged) await staged.publish(tx);
-      await recordAudit(tx, id, {
-        actor: input.requestedBy,
-        action: "created",
-        details: { recipients: rows.length, launchAt: input.launchAt.toISOString() },
-      });
-    }, TRANSACTION_OPTIONS);
-  } finally {
-    await upload?.discard();
-  }
+  await appendRecipientsAtomically(
+    db,
+    {
+      sendingId: id,
+      async before(tx) {
+        await tx.sending.create({
+          data: {
+            id,
+            name: input.name,
+            ...content,
+            launchAt: input.launchAt,
+            requestedBy: input.requestedBy,
+            contentHash: hash,
+            recipientsDigest,
+            recipientCount: rows.length,
+          },
+        });
+      },
+      async fill(sink) {
+        for (let start = 0; start < rows.length; start += BULK_BATCH_SIZE) {
+          await sink.write(rows.slice(start, start + BULK_BATCH_SIZE));
+        }
+      },
+      async after(tx, counts) {
+        // The input has no duplicate addresses and the sending is new: every row is appended.
+        if (counts.appended !== rows.length) throw new Error(`stored ${counts.appended} of ${rows.length} recipients`);
+        await recordAudit(tx, id, {
+          actor: input.requestedBy,
+          action: "created",
+          details: { recipients: rows.length, launchAt: input.launchAt.toISOString() },
+        });
+      },
+    },
+    clock.now(),
+  );
 
   log.info({ sendingId: id, recipients: rows.length, requestedBy: input.requestedBy }, "sending created");
   // After commit: a Slack outage must never lose a sending (unposted ones are posted later).

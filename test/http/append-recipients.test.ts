@@ -1,3 +1,5 @@
+import { request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
@@ -195,6 +197,34 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
       duplex: "half",
     } as RequestInit);
     expect(response.status).toBe(413);
+    await nothingWritten();
+  });
+
+  it("writes nothing when the client stops halfway through an upload", async () => {
+    const sending = await createSending();
+    const url = new URL(`${h.baseUrl}/api/sendings/${sending.id}/recipients`);
+    const req = request(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": NDJSON, "transfer-encoding": "chunked" },
+    });
+    req.on("error", () => {});
+    // More than one batch, so rows were already written when the connection drops.
+    req.write(ndjson(Array.from({ length: 6_000 }, (_, i) => ({ email: `cut${i}@example.com` }))));
+    await sleep(300);
+    req.destroy();
+    // The server has given the upload up once no upload is staged (SQLite) and no transaction is left open (PostgreSQL).
+    const uploadInProgress = async () =>
+      provider === "sqlite"
+        ? (await h.db.prisma.recipientUpload.count()) > 0
+        : Number(
+            (
+              await h.db.prisma.$queryRaw<{ open: bigint }[]>`
+                SELECT count(*) AS open FROM pg_stat_activity
+                WHERE datname = current_database() AND state LIKE 'idle in transaction%'`
+            )[0]?.open,
+          ) > 0;
+    for (let i = 0; i < 100 && (await uploadInProgress()); i++) await sleep(50);
+    expect(await uploadInProgress()).toBe(false);
     await nothingWritten();
   });
 });
