@@ -44,10 +44,16 @@ interface Item {
 }
 
 /**
- * A status read waits this long for more workers to clear with it. The messages the pool already
- * holds keep every connection busy meanwhile; at high rates one read then serves several handoffs.
+ * Messages a run keeps in hand per SMTP connection: one being transmitted, the others waiting in
+ * the pool or for their status read. After a Pause, at most this many per connection still go out.
  */
-const GATE_GATHER_MS = 1;
+export const HANDOFFS_PER_CONNECTION = 3;
+/**
+ * A status read waits up to this long for a connection's worth of workers to clear with it. The
+ * messages already in the pool keep every connection busy meanwhile; at high rates one read then
+ * serves several handoffs.
+ */
+const GATE_GATHER_MS = 2;
 /** Outcomes are written at most this long after the server accepted them (fewer, larger writes). */
 const RECORD_GATHER_MS = 20;
 
@@ -85,7 +91,10 @@ export class DeliveryRun {
       gatherMs: RECORD_GATHER_MS,
     });
     this.#budget = new ErrorBudget(deps.settings.errorBudget);
-    this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()), GATE_GATHER_MS);
+    this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()), {
+      ms: GATE_GATHER_MS,
+      callers: deps.settings.concurrency,
+    });
   }
 
   /** Asks the run to stop after the messages in hand; what is prepared stays PREPARED. */
@@ -165,7 +174,7 @@ export class DeliveryRun {
 
   /** Enough messages in hand to keep every SMTP connection busy while the next status read is on its way. */
   #workerCount() {
-    return Math.max(1, this.deps.settings.concurrency * 2);
+    return Math.max(1, this.deps.settings.concurrency * HANDOFFS_PER_CONNECTION);
   }
 
   #pageSize() {

@@ -1,14 +1,15 @@
-import { setTimeout as sleep } from "node:timers/promises";
-
 /**
  * Shares reads among concurrent callers without ever answering one with a read that began before
- * it asked: a caller that arrives while a read is running waits for the next one. With `gatherMs`,
- * a read waits that long for more callers first, so that one query clears several handoffs to SMTP;
- * each of them still sees every Pause or Cancel committed before it asked.
+ * it asked: a caller that arrives while a read is running waits for the next one. A read may wait
+ * for company: it starts once `gather.callers` are waiting or `gather.ms` have passed, so that one
+ * query clears several handoffs to SMTP; each of them still sees every Pause or Cancel committed
+ * before it asked.
  */
-export function freshReads<T>(read: () => Promise<T>, gatherMs = 0): () => Promise<T> {
+export function freshReads<T>(read: () => Promise<T>, gather = { ms: 0, callers: 1 }): () => Promise<T> {
   let running: Promise<T> | undefined;
-  let next: Promise<T> | undefined;
+  /** The next read, not begun yet: every caller that joins it asked before it began. */
+  let next: { promise: Promise<T>; waiting: number; go: () => void } | undefined;
+
   const start = () => {
     const current = read();
     running = current;
@@ -18,21 +19,30 @@ export function freshReads<T>(read: () => Promise<T>, gatherMs = 0): () => Promi
     current.then(clear, clear);
     return current;
   };
-  const settled = () =>
-    running?.then(
-      () => undefined,
-      () => undefined,
-    );
+
   return () => {
-    // A pending `next` has not begun yet, so it is fresh for this caller too.
-    if (next) return next;
-    if (!running && gatherMs <= 0) return start();
-    next = (async () => {
-      await settled();
-      if (gatherMs > 0) await sleep(gatherMs);
+    if (next) {
+      if (++next.waiting >= gather.callers) next.go();
+      return next.promise;
+    }
+    if (!running && gather.ms <= 0) return start();
+    const previous = running;
+    let go!: () => void;
+    const ready = new Promise<void>((resolve) => (go = resolve));
+    const timer = gather.ms > 0 ? setTimeout(go, gather.ms) : undefined;
+    const promise = (async () => {
+      await ready;
+      clearTimeout(timer);
+      // Never two reads at once; the one on its way answers those who asked before it began.
+      await previous?.then(
+        () => undefined,
+        () => undefined,
+      );
       next = undefined;
       return start();
     })();
-    return next;
+    next = { promise, waiting: 1, go };
+    if (gather.ms <= 0 || gather.callers <= 1) go();
+    return promise;
   };
 }

@@ -299,40 +299,48 @@ class SqliteFastPath implements FastPath {
   }
 
   async markPrepared(sendingId: string, ids: readonly number[]) {
-    const prepared: number[] = [];
+    let rows: { id: number }[] = [];
+    // One statement for the page, whatever its size: the ids travel as a JSON array.
     await this.#write(() => {
-      prepared.length = 0;
-      const update = this.#statement(`UPDATE "Recipient" SET "status" = 'PREPARED' WHERE "id" = ? AND "sendingId" = ? AND "status" = 'QUEUED'`);
-      for (const id of ids) if (update.run(id, sendingId).changes > 0) prepared.push(id);
+      rows = this.#statement(
+        `UPDATE "Recipient" SET "status" = 'PREPARED'
+         WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" IN (SELECT value FROM json_each(?)) RETURNING "id"`,
+      ).all(sendingId, JSON.stringify(ids)) as { id: number }[];
     });
-    return prepared;
+    return rows.map((row) => row.id);
   }
 
   async record(outcomes: readonly RecipientOutcome[]) {
+    const { sent, failed, retry } = split(outcomes);
+    const json = (rows: unknown[][]) => JSON.stringify(rows);
     await this.#write(() => {
-      // A message accepted after a Cancel dropped it still went out: the record says so.
-      const sent = this.#statement(
-        `UPDATE "Recipient" SET "status" = 'SENT', "attempts" = "attempts" + 1, "sentAt" = ?, "smtpResponse" = ?,
-           "lastError" = NULL, "nextAttemptAt" = NULL
-         WHERE "id" = ? AND "status" IN ('PREPARED', 'CANCELLED')`,
-      );
-      const failed = this.#statement(
-        `UPDATE "Recipient" SET "status" = 'FAILED', "attempts" = "attempts" + 1, "lastError" = ?, "smtpResponse" = ?,
-           "nextAttemptAt" = NULL
-         WHERE "id" = ? AND "status" = 'PREPARED'`,
-      );
-      // Queued again for a later attempt, unless the sending was cancelled meanwhile: then it failed.
-      const retry = this.#statement(
-        `UPDATE "Recipient" SET
-           "status" = CASE WHEN (SELECT s."status" FROM "Sending" s WHERE s."id" = "Recipient"."sendingId") = 'CANCELLED'
-                      THEN 'FAILED' ELSE 'QUEUED' END,
-           "attempts" = "attempts" + 1, "lastError" = ?, "smtpResponse" = ?, "nextAttemptAt" = ?
-         WHERE "id" = ? AND "status" = 'PREPARED'`,
-      );
-      for (const o of outcomes) {
-        if (o.kind === "sent") sent.run(SqliteFastPath.date(o.at), o.response, o.recipientId);
-        else if (o.kind === "failed") failed.run(o.reason, o.response, o.recipientId);
-        else retry.run(o.reason, o.response, SqliteFastPath.date(o.retryAt), o.recipientId);
+      if (sent.length > 0) {
+        // A message accepted after a Cancel dropped it still went out: the record says so.
+        this.#statement(
+          `UPDATE "Recipient" SET "status" = 'SENT', "attempts" = "attempts" + 1, "sentAt" = v.at, "smtpResponse" = v.response,
+             "lastError" = NULL, "nextAttemptAt" = NULL
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS at, value ->> 2 AS response FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" IN ('PREPARED', 'CANCELLED')`,
+        ).run(json(sent.map((o) => [o.recipientId, SqliteFastPath.date(o.at), o.response])));
+      }
+      if (failed.length > 0) {
+        this.#statement(
+          `UPDATE "Recipient" SET "status" = 'FAILED', "attempts" = "attempts" + 1, "lastError" = v.reason, "smtpResponse" = v.response,
+             "nextAttemptAt" = NULL
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS reason, value ->> 2 AS response FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" = 'PREPARED'`,
+        ).run(json(failed.map((o) => [o.recipientId, o.reason, o.response])));
+      }
+      if (retry.length > 0) {
+        // Queued again for a later attempt, unless the sending was cancelled meanwhile: then it failed.
+        this.#statement(
+          `UPDATE "Recipient" SET
+             "status" = CASE WHEN (SELECT s."status" FROM "Sending" s WHERE s."id" = "Recipient"."sendingId") = 'CANCELLED'
+                        THEN 'FAILED' ELSE 'QUEUED' END,
+             "attempts" = "attempts" + 1, "lastError" = v.reason, "smtpResponse" = v.response, "nextAttemptAt" = v.at
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS reason, value ->> 2 AS response, value ->> 3 AS at FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" = 'PREPARED'`,
+        ).run(json(retry.map((o) => [o.recipientId, o.reason, o.response, SqliteFastPath.date(o.retryAt)])));
       }
     });
   }

@@ -5,6 +5,7 @@ import { pauseSending } from "../../src/sendings/pause-sending.js";
 import type { UseCaseDeps } from "../../src/sendings/deps.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
 import type { SendingNotifier } from "../../src/sendings/ports.js";
+import { HANDOFFS_PER_CONNECTION } from "../../src/sender/delivery-run.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import {
@@ -18,6 +19,9 @@ import {
   statusCounts,
   type TestEngine,
 } from "./support/fixtures.js";
+
+/** Messages an engine with the test settings' 4 connections may have handed over when a Pause commits. */
+const IN_HAND = 4 * HANDOFFS_PER_CONNECTION;
 
 describeEachDatabase("delivery", (provider) => {
   let db: TestDatabase;
@@ -136,7 +140,7 @@ describeEachDatabase("delivery", (provider) => {
     expect(paused.leaseOwner).toBeNull();
     // Only messages already handed to SMTP when the pause committed went out after it.
     const afterPause = sink.received.length - receivedAtPause;
-    expect(afterPause).toBeLessThanOrEqual(2 * 4);
+    expect(afterPause).toBeLessThanOrEqual(IN_HAND);
     const counts = await statusCounts(db, id);
     expect(counts.SENT).toBe(sink.received.length);
     expect(counts.PREPARED ?? 0).toBeGreaterThan(0);
@@ -244,7 +248,7 @@ describeEachDatabase("delivery", (provider) => {
     };
     await deliver();
 
-    expect(sink.received.length - receivedAtCancel).toBeLessThanOrEqual(2 * 4);
+    expect(sink.received.length - receivedAtCancel).toBeLessThanOrEqual(IN_HAND);
     const counts = await statusCounts(db, id);
     expect(counts.SENT).toBe(sink.received.length);
     expect((counts.SENT ?? 0) + (counts.CANCELLED ?? 0)).toBe(200);
@@ -324,7 +328,7 @@ describeEachDatabase("delivery", (provider) => {
     expect(sending.leaseOwner).toBeNull();
     const attempts = [...sink.attempts.values()].reduce((a, b) => a + b, 0);
     expect(attempts).toBeGreaterThanOrEqual(10);
-    expect(attempts).toBeLessThanOrEqual(10 + 2 * 4);
+    expect(attempts).toBeLessThanOrEqual(10 + IN_HAND);
     expect(recording.last("auto-paused")).toEqual({ kind: "auto-paused", reason: sending.statusNote });
     const audit = await db.prisma.auditEvent.findFirst({ where: { sendingId: id, toStatus: "PAUSED" } });
     expect(audit).toMatchObject({ actor: "system", fromStatus: "SENDING", reason: sending.statusNote });
@@ -418,7 +422,7 @@ describeEachDatabase("delivery", (provider) => {
       receivedAtTakeover = sink.received.length;
     };
     await deliver();
-    expect(sink.received.length - receivedAtTakeover).toBeLessThanOrEqual(2 * 4);
+    expect(sink.received.length - receivedAtTakeover).toBeLessThanOrEqual(IN_HAND);
     const sending = await db.prisma.sending.findUniqueOrThrow({ where: { id } });
     expect(sending.leaseOwner).toBe("someone-else");
     expect(sending.status).toBe("SENDING");

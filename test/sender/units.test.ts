@@ -56,6 +56,16 @@ describe("fresh reads", () => {
     expect(reads).toBe(2);
   });
 
+  it("lets a read wait for company, up to a time", async () => {
+    let reads = 0;
+    const read = freshReads(async () => ++reads, { ms: 30, callers: 3 });
+    const first = [read(), read(), read()]; // the third fills the read: it starts at once
+    expect(await Promise.all(first)).toEqual([1, 1, 1]);
+    const started = performance.now();
+    expect(await read()).toBe(2); // alone: waits out the time
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+  });
+
   it("starts a new read after a failed one", async () => {
     let calls = 0;
     const read = freshReads(async () => {
