@@ -1,10 +1,10 @@
-import { BULK_BATCH_SIZE, appendRecipientsAtomically, type RecipientRow } from "../db/recipient-bulk.js";
+import { BULK_BATCH_SIZE, appendRecipientsAtomically, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
 import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
 import type { UseCaseDeps } from "./deps.js";
-import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
+import { createBatchDigest, toRecipientRow, type BatchDigest } from "./recipient-batch.js";
 import { issuesOf, recipientLine, slackUserId } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
 
@@ -65,48 +65,8 @@ export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): P
     {
       sendingId,
       async fill(sink) {
-        // One batch is written while the next is read and checked; never more, so memory stays flat.
-        let writing: Promise<number> | undefined;
-        const write = async (rows: RecipientRow[]) => {
-          await writing;
-          writing = rows.length ? sink.write(rows) : undefined;
-          writing?.catch(() => {}); // awaited on the next call; this only keeps it from counting as unhandled meanwhile
-        };
-        try {
-          const invalid: InvalidLine[] = [];
-          let invalidCount = 0;
-          let batch: RecipientRow[] = [];
-          let lineNumber = 0;
-          for await (const line of input.lines) {
-            lineNumber += 1;
-            const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
-            if (!text) continue;
-            const parsed = parseLine(text);
-            if ("problems" in parsed) {
-              invalidCount += 1;
-              if (invalidCount <= REPORTED_INVALID_LINES) {
-                for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
-              }
-              continue;
-            }
-            // Once the upload is known to be refused, the rest is only read to report every bad line.
-            if (invalidCount > 0) continue;
-            received += 1;
-            digest.add(parsed.row);
-            batch.push(parsed.row);
-            if (batch.length >= BULK_BATCH_SIZE) {
-              await write(batch);
-              batch = [];
-            }
-          }
-          if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
-          await write(batch);
-          await write([]);
-          readAt = performance.now();
-        } finally {
-          // A batch still being written must land before the upload is given up, or its rows would outlive it.
-          await writing?.catch(() => {});
-        }
+        received = await writeLines(input.lines, sink, digest);
+        readAt = performance.now();
       },
       async after(tx, counts) {
         await lockEditableSending(tx, sendingId, clock.now());
@@ -156,6 +116,55 @@ export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): P
       .catch((error) => log.error({ err: error, sendingId }, "notifying appended recipients failed"));
   }
   return result;
+}
+
+/**
+ * Reads, checks and writes the lines in batches; returns how many valid lines there were. One batch
+ * is written while the next is read and checked, never more, so memory stays flat. Any invalid line
+ * refuses the upload (after reading the rest, to name every bad line).
+ */
+async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest): Promise<number> {
+  let writing: Promise<number> | undefined;
+  const write = async (rows: RecipientRow[]) => {
+    await writing;
+    writing = rows.length ? sink.write(rows) : undefined;
+    writing?.catch(() => {}); // awaited on the next call; this only keeps it from counting as unhandled meanwhile
+  };
+  try {
+    const invalid: InvalidLine[] = [];
+    let invalidCount = 0;
+    let received = 0;
+    let batch: RecipientRow[] = [];
+    let lineNumber = 0;
+    for await (const line of lines) {
+      lineNumber += 1;
+      const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
+      if (!text) continue;
+      const parsed = parseLine(text);
+      if ("problems" in parsed) {
+        invalidCount += 1;
+        if (invalidCount <= REPORTED_INVALID_LINES) {
+          for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
+        }
+        continue;
+      }
+      if (invalidCount > 0) continue;
+      received += 1;
+      digest.add(parsed.row);
+      batch.push(parsed.row);
+      if (batch.length >= BULK_BATCH_SIZE) {
+        await write(batch);
+        batch = [];
+      }
+    }
+    if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
+    await write(batch);
+    await write([]);
+    return received;
+  } finally {
+    // A batch still being written must land before the upload is given up, or its rows would outlive it.
+    await writing?.catch(() => {});
+  }
 }
 
 function parseLine(text: string): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {

@@ -10,7 +10,12 @@ export function toRecipientRow(recipient: RecipientInput): RecipientRow {
  * The digest of one batch of recipients, in the order they were handed in; it is chained onto the
  * sending's recipientsDigest (chainRecipientsDigest), which the content hash covers.
  */
-export function createBatchDigest() {
+export interface BatchDigest {
+  add(row: RecipientRow): void;
+  digest(): string;
+}
+
+export function createBatchDigest(): BatchDigest {
   const hash = createHash("sha256");
   return {
     add(row: RecipientRow) {
