@@ -1,6 +1,7 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import { compileSending, templateVariables, type RenderedMessage } from "../mail/templates.js";
+import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 export interface RecipientPreview {
   sendingId: string;
@@ -19,8 +20,8 @@ export interface RecipientPreview {
 }
 
 /**
- * Renders the message exactly as one recipient will get it. Steps by recipient id, so moving
- * through a list of a million stays an index lookup.
+ * Renders the message exactly as one recipient will get it. Steps through the list in address order
+ * along the (sendingId, email) index, so moving through a list of a million stays an index lookup.
  */
 export async function previewRecipient(
   db: Database,
@@ -28,31 +29,38 @@ export async function previewRecipient(
 ): Promise<RecipientPreview> {
   const sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
-  const recipients = db.prisma.recipient;
-  const recipient = await recipients.findFirst({
-    where: { sendingId: sending.id, ...(input.recipientId ? { id: input.recipientId } : {}) },
-    orderBy: { id: "asc" },
-  });
-  if (!recipient) throw new AppError("NOT_FOUND", "This sending has no recipients to preview.");
-  const [previous, next, before, total] = await Promise.all([
-    recipients.findFirst({ where: { sendingId: sending.id, id: { lt: recipient.id } }, orderBy: { id: "desc" }, select: { id: true } }),
-    recipients.findFirst({ where: { sendingId: sending.id, id: { gt: recipient.id } }, orderBy: { id: "asc" }, select: { id: true } }),
-    recipients.count({ where: { sendingId: sending.id, id: { lt: recipient.id } } }),
-    recipients.count({ where: { sendingId: sending.id } }),
+  const p = placeholders(db);
+  type Row = { id: number; email: string; vars: string };
+  const [recipient] = input.recipientId
+    ? await db.prisma.recipient.findMany({ where: { id: input.recipientId, sendingId: sending.id }, select: { id: true, email: true, vars: true } })
+    : await queryAlongIndex<Row>(db, `SELECT "id", "email", "vars" FROM "Recipient" WHERE "sendingId" = ${p()} ORDER BY "email" LIMIT 1`, [sending.id]);
+  if (!recipient) throw new AppError("NOT_FOUND", "This sending has no such recipient to preview.");
+  const neighbour = (direction: "<" | ">") => {
+    const q = placeholders(db);
+    return queryAlongIndex<{ id: number }>(
+      db,
+      `SELECT "id" FROM "Recipient" WHERE "sendingId" = ${q()} AND "email" ${direction} ${q()} ORDER BY "email" ${direction === "<" ? "DESC" : "ASC"} LIMIT 1`,
+      [sending.id, recipient.email],
+    );
+  };
+  const [[previous], [next], before] = await Promise.all([
+    neighbour("<"),
+    neighbour(">"),
+    db.prisma.recipient.count({ where: { sendingId: sending.id, email: { lt: recipient.email } } }),
   ]);
-  const vars = parseVars(recipient.vars);
-  const context: Record<string, unknown> & { email: string } = { email: recipient.email, ...vars };
+  const context: Record<string, unknown> & { email: string } = { email: recipient.email, ...parseVars(recipient.vars) };
+  const message = compileSending(sending).render(context);
   const used = templateVariables(sending);
   const isFilled = (name: string) => context[name] !== undefined && context[name] !== null && context[name] !== "";
   return {
     sendingId: sending.id,
     recipientId: recipient.id,
     position: before + 1,
-    total,
+    total: sending.recipientCount,
     from: { name: sending.fromName, email: sending.fromEmail },
     to: recipient.email,
     replyTo: sending.replyTo,
-    message: compileSending(sending).render(context),
+    message,
     filledVariables: used.filter(isFilled),
     missingVariables: used.filter((name) => !isFilled(name)),
     previousId: previous?.id ?? null,
