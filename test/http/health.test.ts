@@ -67,7 +67,8 @@ describeEachDatabase("health, readiness, metrics and routing", (provider) => {
     }
   });
 
-  it.runIf(provider === "postgresql")("readyz answers 503 when the database does not answer", async () => {
+  // A database that does not answer is a PostgreSQL server's missing database; SQLite would create the file.
+  if (provider === "postgresql") it("readyz answers 503 when the database does not answer", async () => {
     const db = await openDatabase(databaseUrlFor(postgresUrl()!, "sendgate_does_not_exist"));
     const server = createHttpServer({ db, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
