@@ -39,16 +39,7 @@ async function tellUser(deps: SlackDeps, { body, client }: ButtonArgs, error: un
   const text = slackMessageFor(error);
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text });
-  else if (body.view) await client.views.push({ trigger_id: body.trigger_id, view: noticeView(text) });
-}
-
-function noticeView(text: string) {
-  return {
-    type: "modal" as const,
-    title: { type: "plain_text" as const, text: "sendgate" },
-    close: { type: "plain_text" as const, text: "Close" },
-    blocks: [{ type: "section" as const, text: { type: "mrkdwn" as const, text } }],
-  };
+  else if (body.view) await client.views.push({ trigger_id: body.trigger_id, view: buildNoticeModal("sendgate", text) });
 }
 
 export function registerActions(app: App, deps: SlackDeps) {

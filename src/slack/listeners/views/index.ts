@@ -5,6 +5,7 @@ import { assertMayControl } from "../../../sendings/authority.js";
 import { cancelSending, type PreparedChoice } from "../../../sendings/cancel-sending.js";
 import { rejectSending } from "../../../sendings/reject-sending.js";
 import { rescheduleSending } from "../../../sendings/reschedule-sending.js";
+import { buildNoticeModal } from "../../blocks/modals.js";
 import type { SlackDeps } from "../../deps.js";
 import { isUnexpected, slackMessageFor } from "../../errors.js";
 import { BlockId, CallbackId, InputActionId } from "../../ids.js";
@@ -37,15 +38,7 @@ async function submit(deps: SlackDeps, ack: Ack, fieldBlock: string, work: () =>
       return;
     }
     if (isUnexpected(error)) deps.log.error({ err: error }, "modal submission failed");
-    await ack({
-      response_action: "update",
-      view: {
-        type: "modal",
-        title: { type: "plain_text", text: "sendgate" },
-        close: { type: "plain_text", text: "Close" },
-        blocks: [{ type: "section", text: { type: "mrkdwn", text: slackMessageFor(error) } }],
-      },
-    });
+    await ack({ response_action: "update", view: buildNoticeModal("sendgate", slackMessageFor(error)) });
   }
 }
 
