@@ -115,7 +115,8 @@ async function throughSendgate(databaseUrl: string): Promise<Figures> {
     const seconds = (performance.now() - started) / 1000;
     const result = appended.json as { appended?: number };
     if (appended.status !== 200 || result.appended !== ROWS) throw new Error(`append failed: ${JSON.stringify(appended.json)}`);
-    const stats = await ask<{ startRss: number; peakRss: number; maxLoopDelayMs: number }>(child, "stats");
+    const stats = await ask<{ startRss: number; peakRss: number; peakHeap: number; peakExternal: number; maxLoopDelayMs: number }>(child, "stats");
+    if (process.env.BENCH_VERBOSE) console.log(`  server peaks: V8 heap ${mb(stats.peakHeap)} MB, external ${mb(stats.peakExternal)} MB`);
     return {
       seconds,
       rows: ROWS,

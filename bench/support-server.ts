@@ -22,8 +22,13 @@ const server = createHttpServer({ db, config, notifier: silentNotifier, clock: s
 
 let peakRss = process.memoryUsage().rss;
 let startRss = peakRss;
+let peakHeap = 0;
+let peakExternal = 0;
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const memory = process.memoryUsage();
+  peakRss = Math.max(peakRss, memory.rss);
+  peakHeap = Math.max(peakHeap, memory.heapTotal);
+  peakExternal = Math.max(peakExternal, memory.external);
 }, 20);
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -39,7 +44,7 @@ process.on("message", (message: { type: string }) => {
   }
   if (message.type === "stats") {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    process.send?.({ startRss, peakRss, maxLoopDelayMs: loopDelay.max / 1e6 });
+    process.send?.({ startRss, peakRss, peakHeap, peakExternal, maxLoopDelayMs: loopDelay.max / 1e6 });
   }
   if (message.type === "stop") {
     clearInterval(sampler);
