@@ -4,6 +4,7 @@ import cron from "node-cron";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
+import { closeRecipientBulk } from "./db/recipient-bulk.js";
 import { createHttpServer } from "./http/server.js";
 import { previewLinkKey, previewLinkUrl } from "./http/preview-links.js";
 import { previewRoutes } from "./http/preview-routes.js";
@@ -147,6 +148,7 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
       await store.close();
       await notifier.flush();
       notifier.close();
+      await closeRecipientBulk(db);
       if (!options.db) await db.close();
     },
   };

@@ -52,8 +52,13 @@ export function checkTemplates(sources: TemplateSources): TemplateProblem[] {
       // A trial render with no data surfaces "Missing helper" errors, which only show at run time.
       handlebars.compile(source, compileOptions(part))({}, { allowProtoPropertiesByDefault: false });
     } catch (error) {
-      const message = (error as Error).message.split("\n")[0] ?? String(error);
-      problems.push({ part, line: lineOf((error as Error).message), message: message.trim() });
+      // Handlebars puts where it broke on the first line and what it expected on the last.
+      const lines = (error as Error).message.split("\n").map((l) => l.trim()).filter(Boolean);
+      const expecting = lines.length > 1 ? lines.at(-1) : undefined;
+      const first = lines[0] ?? String(error);
+      const what = /^parse error on line \d+:?$/i.test(first) ? "syntax error" : first;
+      const message = expecting && /^Expecting/.test(expecting) ? `${what}: ${expecting.replace(/^E/, "e")}` : what;
+      problems.push({ part, line: lineOf((error as Error).message), message });
     }
   }
   return problems;

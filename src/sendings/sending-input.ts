@@ -52,9 +52,7 @@ const template = (part: TemplatePart, empty: string) =>
       for (const problem of checkTemplates(sources)) {
         if (problem.part !== part) continue;
         const where = problem.line ? `${part} template, line ${problem.line}` : `${part} template`;
-        // Handlebars' first line for a syntax error only repeats the line number.
-        const what = /^parse error on line \d+:?$/i.test(problem.message) ? "syntax error" : problem.message;
-        ctx.addIssue({ code: "custom", message: `${where}: ${what}` });
+        ctx.addIssue({ code: "custom", message: `${where}: ${problem.message}` });
       }
     });
 
