@@ -209,6 +209,10 @@ function split(outcomes: readonly RecipientOutcome[]) {
   return { sent, failed, retry };
 }
 
+type Statement = SqliteStatement & { all(...params: unknown[]): unknown[] };
+
+const BUSY_GIVE_UP_MS = 30_000;
+
 /**
  * SQLite: a connection of our own, beside Prisma's. Each write is one synchronous transaction, so
  * it never holds the lock across an await; when another writer holds it (a Prisma transaction of
@@ -216,8 +220,6 @@ function split(outcomes: readonly RecipientOutcome[]) {
  * again rather than let better-sqlite3 wait synchronously, which would block the event loop that
  * the other writer needs to finish.
  */
-type Statement = SqliteStatement & { all(...params: unknown[]): unknown[] };
-
 class SqliteFastPath implements FastPath {
   readonly #file: string;
   #connection: SqliteConnection | undefined;
@@ -255,11 +257,12 @@ class SqliteFastPath implements FastPath {
   }
 
   async #retryWhileBusy<R>(work: () => R): Promise<R> {
+    const giveUpAt = Date.now() + BUSY_GIVE_UP_MS;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       try {
         return work();
       } catch (error) {
-        if (!/^SQLITE_(BUSY|LOCKED)/.test((error as { code?: string }).code ?? "")) throw error;
+        if (!/^SQLITE_(BUSY|LOCKED)/.test((error as { code?: string }).code ?? "") || Date.now() > giveUpAt) throw error;
         await sleep(wait);
       }
     }
