@@ -1,11 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
-import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
+import { createTestDatabase, testedProviders, type TestDatabase } from "../support/databases.js";
 import { ManualClock, givenSending, recipientsOf, startTestEngine, type TestEngine } from "./support/fixtures.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 
-describeEachDatabase("several engines on one database", (provider) => {
+// Several processes sharing one database is the PostgreSQL deployment; SQLite is one process's own file.
+const onPostgres = testedProviders().includes("postgresql") ? describe : describe.skip;
+
+onPostgres("several engines on one PostgreSQL database (skipped only without TEST_POSTGRES_URL)", () => {
+  const provider = "postgresql" as const;
   let db: TestDatabase;
   let sink: SmtpSink;
   const clients: Database[] = [];
@@ -19,8 +23,7 @@ describeEachDatabase("several engines on one database", (provider) => {
     await db.destroy();
   });
 
-  // Several processes sharing one database is the PostgreSQL deployment; SQLite is one process's own file.
-  if (provider === "postgresql") it(
+  it(
     "three engines ticking against one PostgreSQL deliver 2,000 recipients each exactly once, handing over when one stops",
     async () => {
       const id = await givenSending(db, { recipients: 2_000 });
