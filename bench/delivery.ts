@@ -6,6 +6,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
 import nodemailer from "nodemailer";
 import pg from "pg";
@@ -26,6 +28,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_RATIO = 0.9;
 const pgBase = process.env.BENCH_POSTGRES_URL || process.env.TEST_POSTGRES_URL || "postgresql://postgres@127.0.0.1:5432/test";
 const log = pino({ level: "silent" });
+
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
 
 const content = {
   subject: "{{firstName}}, the spring collection is here",
@@ -196,10 +201,24 @@ async function run(provider: "sqlite" | "postgresql") {
     for (let round = 0; round < ROUNDS; round++) {
       const sendingId = `snd_benchmain${round}`;
       await givenSending(db, sendingId, MESSAGES);
-      const messages = await renderAll(db, sendingId);
       const before = await sink.count();
-      bareRuns.push(await bare(sink.url, messages));
-      engineRuns.push(await engine(db, sink.url, sendingId, MESSAGES));
+      // Each side starts on a clean heap (no garbage of the other to collect), and they take turns going first.
+      const runBare = async () => {
+        const messages = await renderAll(db, sendingId);
+        collectGarbage();
+        bareRuns.push(await bare(sink.url, messages));
+      };
+      const runEngine = async () => {
+        collectGarbage();
+        engineRuns.push(await engine(db, sink.url, sendingId, MESSAGES));
+      };
+      if (round % 2 === 0) {
+        await runBare();
+        await runEngine();
+      } else {
+        await runEngine();
+        await runBare();
+      }
       const delivered = (await sink.count()) - before;
       if (delivered !== 2 * MESSAGES) throw new Error(`the sink received ${delivered} messages, expected ${2 * MESSAGES}`);
     }

@@ -47,13 +47,7 @@ interface Item {
  * Messages a run keeps in hand per SMTP connection: one being transmitted, the others waiting in
  * the pool or for their status read. After a Pause, at most this many per connection still go out.
  */
-export const HANDOFFS_PER_CONNECTION = 3;
-/**
- * A status read waits up to this long for a connection's worth of workers to clear with it. The
- * messages already in the pool keep every connection busy meanwhile; at high rates one read then
- * serves several handoffs.
- */
-const GATE_GATHER_MS = 2;
+export const HANDOFFS_PER_CONNECTION = 4;
 /** Outcomes are written at most this long after the server accepted them (fewer, larger writes). */
 const RECORD_GATHER_MS = 20;
 
@@ -91,9 +85,11 @@ export class DeliveryRun {
       gatherMs: RECORD_GATHER_MS,
     });
     this.#budget = new ErrorBudget(deps.settings.errorBudget);
+    // A read may wait for two handoffs per connection to clear with it; the messages already in the
+    // pool keep every connection busy meanwhile.
     this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()), {
-      ms: GATE_GATHER_MS,
-      callers: deps.settings.concurrency,
+      ms: deps.store.statusReadGatherMs,
+      callers: deps.settings.concurrency * 2,
     });
   }
 

@@ -32,6 +32,11 @@ export interface SenderStore {
 
   /** Read before each handoff to SMTP: Pause and Cancel only write the status, the engine looks here. */
   readGate(sendingId: string, owner: string, now: Date): Promise<DeliveryGate>;
+  /**
+   * How long a status read may wait for more handoffs to clear with it: worth it when each read is
+   * a round trip to a server; not when it is a local read (the timer costs more than the read).
+   */
+  readonly statusReadGatherMs: number;
 
   /** PREPARED recipients left by an earlier run (a pause, a crash), in id order after `afterId`. */
   preparedRecipients(sendingId: string, afterId: number, limit: number): Promise<PendingRecipient[]>;
