@@ -13,6 +13,7 @@ export const Limits = {
   headerText: 150,
   privateMetadata: 3000,
   optionText: 75,
+  placeholder: 150,
   messageText: 40000,
 } as const;
 

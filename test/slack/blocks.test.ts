@@ -142,6 +142,28 @@ describe("modals", () => {
     expect(json).toContain("Missing for this recipient: coupon");
     expect(json).toContain("Recipient 3 of 1,000,000");
   });
+
+  it("every modal with an input block has a submit button, as Slack requires", () => {
+    const ctx = { sendingId: "snd_0a1b2c3d4e", name: "Spring" };
+    const preview: RecipientPreview = {
+      sendingId: ctx.sendingId, recipientId: 7, position: 1, total: 2,
+      from: { name: "Acme", email: "news@acme.test" }, to: "ann@example.com", replyTo: null,
+      message: { subject: "Hi", html: "", text: "Hi" }, filledVariables: [], missingVariables: [], previousId: null, nextId: 8,
+    };
+    const modals = [
+      buildPreviewModal(preview),
+      buildPreviewModal(preview, { htmlUrl: "https://sendgate.acme.test/preview/x", note: "Test sent" }),
+      buildRejectModal(ctx),
+      buildRescheduleModal({ ...ctx, launchAt: new Date("2026-12-01T08:00:00Z"), lateLaunch: true }),
+      buildCancelModal({ ...ctx, preparedCount: 3 }),
+    ];
+    for (const modal of modals) {
+      if (modal.blocks.some((block) => block.type === "input")) expect(modal.submit, modal.callback_id).toBeDefined();
+    }
+    // The preview is a viewer: its search is an accessory, and there is nothing to submit.
+    expect(modals[0]!.submit).toBeUndefined();
+    expect(JSON.stringify(modals[0]!.blocks)).toContain('"type":"external_select"');
+  });
 });
 
 describe("lists and progress", () => {

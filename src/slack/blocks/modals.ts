@@ -145,17 +145,17 @@ export function buildPreviewModal(preview: RecipientPreview, extras: PreviewExtr
   const body = preview.message.text;
   const cut = [...body].length > PREVIEW_BODY_LIMIT;
   const blocks: KnownBlock[] = [
+    // A section accessory, not an input block: Slack refuses a modal with an input block and no
+    // submit button, and the preview has nothing to submit.
     {
-      type: "input",
+      type: "section",
       block_id: BlockId.recipientSearch,
-      dispatch_action: true,
-      optional: true,
-      label: plain("Find a recipient"),
-      element: {
+      text: mrkdwn("*Find a recipient*"),
+      accessory: {
         type: "external_select",
         action_id: ActionId.previewSearch,
         min_query_length: 1,
-        placeholder: plain("Type the start of an address"),
+        placeholder: plain("Type the start of an address", Limits.placeholder),
       },
     },
     {
