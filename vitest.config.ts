@@ -7,7 +7,7 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Slack's Web API is intercepted with nock inside each test file; nothing leaves the machine.
+    // Slack is the strict stand-in (src/slack-standin) on a local port; nock only adds network faults. Nothing leaves the machine.
     env: { CHECKPOINT_DISABLE: "1" },
   },
 });

@@ -5,10 +5,13 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { ActionId, BlockId, CallbackId } from "../../src/slack/ids.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
-import { blockAction, interactionBody, postSigned } from "../support/slack-requests.js";
+import { blocksOf, viewOf } from "../support/slack-api.js";
+import { interactionBody, postSigned } from "../support/slack-requests.js";
 
-const approve = (h: SlackHarness, s: { id: string; contentHash: string }, userId = "UAPPROVER1") =>
-  postSigned(h.baseUrl, interactionBody(blockAction({ actionId: ActionId.approve, value: JSON.stringify({ id: s.id, hash: s.contentHash }), userId })));
+const clickOnCard = async (h: SlackHarness, user: string, sendingId: string, actionId: string) =>
+  h.click(user, await h.approvalMessage(sendingId), actionId);
+
+/** A block_suggestion from someone who never had the preview open: only a forged request can carry it. */
 
 function suggestion(sendingId: string, value: string, userId = "UAPPROVER1") {
   return {
@@ -33,22 +36,22 @@ describeEachDatabase("approver tools in Slack", (provider) => {
 
   it("shows the analysis summary on the message and the checks in a modal", async () => {
     const s = await givenPendingSending(h, { html: '<p>Hi {{firstName}}</p><img src="https://cdn.acme.test/a.png">' });
-    const posted = JSON.stringify(h.slack.blocksOf(h.slack.called("chat.postMessage")[0]!));
+    const posted = JSON.stringify(blocksOf(h.slack.called("chat.postMessage")[0]!));
     expect(posted).toMatch(/Analysis: \d+ checks passed, \d+ warnings?, 0 errors/);
-    h.slack.reset();
-    await postSigned(h.baseUrl, interactionBody(blockAction({ actionId: ActionId.analysis, value: s.id, userId: "UAPPROVER1" })));
+    h.slack.resetRecords();
+    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.analysis);
     await settle(h, () => h.slack.called("views.open").length === 1);
-    const modal = h.slack.viewOf(h.slack.called("views.open")[0]!);
+    const modal = viewOf(h.slack.called("views.open")[0]!);
     expect(modal.callback_id).toBe(CallbackId.analysis);
     expect(JSON.stringify(modal.blocks)).toMatch(/:warning: \*[^*]*alt/i);
   });
 
   it("refuses to approve while an analysis error stands, and says what blocks it", async () => {
     const s = await givenPendingSending(h, { html: "<p>{{#if vip}}unclosed</p>" });
-    h.slack.reset();
-    await approve(h, s);
+    h.slack.resetRecords();
+    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.approve);
     await settle(h, () => h.slack.called("chat.postEphemeral").length === 1);
-    const text = String(h.slack.called("chat.postEphemeral")[0]!.body.text);
+    const text = String(h.slack.called("chat.postEphemeral")[0]!.args.text);
     expect(text).toContain("Approval is blocked until the analysis errors are fixed");
     expect(text).toMatch(/html/i);
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("PENDING_APPROVAL");
@@ -63,29 +66,31 @@ describeEachDatabase("approver tools in Slack", (provider) => {
         { email: "bob@example.com", vars: { firstName: "Bob" } },
       ],
     });
-    const res = await postSigned(h.baseUrl, interactionBody(suggestion(s.id, "AnN")));
-    const { options } = (await res.json()) as { options: { text: { text: string }; value: string }[] };
-    expect(options.map((o) => o.text.text)).toEqual(["ann@example.com", "anna@example.com"]);
+    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.preview);
+    await settle(h, () => h.slack.called("views.open").length === 1);
+    const modal = h.modal("UAPPROVER1");
+    expect(modal.view.submit ?? undefined).toBeUndefined();
+    const options = await h.slack.suggest("UAPPROVER1", { viewId: modal.id }, ActionId.previewSearch, "AnN");
+    expect(options.map((o) => (o.text as { text: string }).text)).toEqual(["ann@example.com", "anna@example.com"]);
 
     const stranger = await postSigned(h.baseUrl, interactionBody(suggestion(s.id, "ann", "USTRANGER")));
     expect(await stranger.json()).toEqual({ options: [] });
 
-    h.slack.reset();
-    const picked = { ...blockAction({ actionId: ActionId.previewSearch, value: "", userId: "UAPPROVER1", view: { id: "V0VIEW", hash: "h1" } }) };
-    picked.actions = [{ type: "external_select", action_id: ActionId.previewSearch, block_id: BlockId.recipientSearch, selected_option: { value: options[1]!.value } } as never];
-    await postSigned(h.baseUrl, interactionBody(picked));
+    h.slack.resetRecords();
+    await h.slack.pick("UAPPROVER1", { viewId: modal.id }, ActionId.previewSearch, options[1]!);
     await settle(h, () => h.slack.called("views.update").length === 1);
-    const shown = JSON.stringify(h.slack.viewOf(h.slack.called("views.update")[0]!).blocks);
+    const shown = JSON.stringify(h.modal("UAPPROVER1").view.blocks);
     expect(shown).toContain("anna@example.com");
     expect(shown).toContain("Hello Anna");
   });
 
   it("links to the exact HTML through a signed link, and sends a test to the approver only", async () => {
     const s = await givenPendingSending(h);
-    h.slack.reset();
-    await postSigned(h.baseUrl, interactionBody(blockAction({ actionId: ActionId.preview, value: s.id, userId: "UAPPROVER2" })));
+    h.slack.resetRecords();
+    await clickOnCard(h, "UAPPROVER2", s.id, ActionId.preview);
     await settle(h, () => h.slack.called("views.open").length === 1);
-    const blocks = h.slack.viewOf(h.slack.called("views.open")[0]!).blocks as Array<{ elements?: Array<{ action_id?: string; url?: string; value?: string }> }>;
+    const modal = h.modal("UAPPROVER2");
+    const blocks = modal.view.blocks as Array<{ elements?: Array<{ action_id?: string; url?: string; value?: string }> }>;
     const elements = blocks.flatMap((b) => b.elements ?? []);
     const link = elements.find((e) => e.action_id === ActionId.previewHtml)!.url!;
     expect(link).toMatch(/^https:\/\/sendgate\.acme\.test\/preview\/snd_\w+\/\d+\?exp=\d+&sig=/);
@@ -95,14 +100,11 @@ describeEachDatabase("approver tools in Slack", (provider) => {
     const tampered = await fetch(h.baseUrl + link.replace("https://sendgate.acme.test", "").replace(/sig=./, "sig=A"));
     expect(tampered.status).toBe(403);
 
-    const testButton = elements.find((e) => e.action_id === ActionId.previewTestSend)!;
-    await postSigned(
-      h.baseUrl,
-      interactionBody(blockAction({ actionId: ActionId.previewTestSend, value: testButton.value!, userId: "UAPPROVER2", view: { id: "V0VIEW", hash: "h1" } })),
-    );
+    await h.click("UAPPROVER2", { viewId: modal.id }, ActionId.previewHtml);
+    await h.click("UAPPROVER2", { viewId: modal.id }, ActionId.previewTestSend);
     await settle(h, () => h.slack.called("views.update").length === 1);
-    expect(h.slack.called("users.info")[0]?.body.user).toBe("UAPPROVER2");
-    expect(JSON.stringify(h.slack.viewOf(h.slack.called("views.update")[0]!).blocks)).toContain("Test sent to uapprover2@acme.test");
+    expect(h.slack.called("users.info")[0]?.args.user).toBe("UAPPROVER2");
+    expect(JSON.stringify(viewOf(h.slack.called("views.update")[0]!).blocks)).toContain("Test sent to uapprover2@acme.test");
     const files = readdirSync(h.outboxDir).filter((f) => f.endsWith(".eml"));
     expect(files).toHaveLength(1);
     const mail = await simpleParser(readFileSync(join(h.outboxDir, files[0]!)));

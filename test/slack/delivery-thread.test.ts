@@ -21,7 +21,7 @@ describeEachDatabase("delivery as the Slack thread shows it", (provider) => {
   async function givenDueSending() {
     const s = await givenPendingSending(h, { recipients });
     await h.db.prisma.sending.update({ where: { id: s.id }, data: { status: "SCHEDULED", launchAt: NOW } });
-    h.slack.reset();
+    h.slack.resetRecords();
     return s;
   }
 
@@ -31,25 +31,23 @@ describeEachDatabase("delivery as the Slack thread shows it", (provider) => {
     await h.app.engine.idle();
     expect(smtp.received).toHaveLength(40);
     await settle(h, async () => (await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).progressTs !== null);
-    await settle(h, () => h.slack.called("chat.update").some((c) => JSON.stringify(c.body).includes("Delivered")));
-    const thread = h.slack.called("chat.postMessage").map((c) => String(c.body.text));
+    await settle(h, () => h.slack.called("chat.update").some((c) => JSON.stringify(c.args).includes("Delivered")));
+    const thread = h.slack.called("chat.postMessage").map((c) => String(c.args.text));
     expect(thread.some((t) => t.includes("Delivery started to 40 recipients"))).toBe(true);
     expect(thread.some((t) => t.includes("Delivery finished: 40 sent, 0 failed"))).toBe(true);
-    const progressPosts = h.slack.called("chat.postMessage").filter((c) => c.body.thread_ts && String(c.body.blocks ?? "").includes("Delivering"));
+    const progressPosts = h.slack.called("chat.postMessage").filter((c) => c.args.thread_ts && String(c.args.blocks ?? "").includes("Delivering"));
     expect(progressPosts.length).toBeLessThanOrEqual(1);
-    if (progressPosts[0]) expect(String(progressPosts[0].body.blocks)).toContain(ActionId.pause);
-    const final = h.slack.called("chat.update").filter((c) => String(c.body.blocks).includes("Delivered")).at(-1)!;
-    expect(String(final.body.blocks)).toContain("*40* sent");
-    expect(String(final.body.blocks)).not.toContain(ActionId.pause);
+    if (progressPosts[0]) expect(String(progressPosts[0].args.blocks)).toContain(ActionId.pause);
+    const final = h.slack.called("chat.update").filter((c) => String(c.args.blocks).includes("Delivered")).at(-1)!;
+    expect(String(final.args.blocks)).toContain("*40* sent");
+    expect(String(final.args.blocks)).not.toContain(ActionId.pause);
   });
 
   it("Slack answering 429 and 500, or hanging, never stops or slows delivery", async () => {
     const s = await givenDueSending();
     for (const method of ["chat.postMessage", "chat.update"]) {
-      h.slack.replyOnce(method, { ok: false, error: "ratelimited" }, 429, { headers: { "retry-after": "1" } });
-      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
-      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
-      h.slack.replyOnce(method, { ok: false, error: "internal_error" }, 500);
+      h.slack.failNext(method, { status: 429, error: "ratelimited", retryAfter: 1 });
+      for (let i = 0; i < 3; i += 1) h.slack.failNext(method, { status: 500, error: "internal_error" });
     }
     h.slack.latencyMs = 2000;
     await h.app.engine.tick();

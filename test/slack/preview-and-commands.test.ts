@@ -1,14 +1,17 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { ActionId, CallbackId } from "../../src/slack/ids.js";
 import { describeEachDatabase } from "../support/databases.js";
-import { givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
-import { blockAction, interactionBody, postSigned, slashCommandBody } from "../support/slack-requests.js";
+import { APPROVALS_CHANNEL, givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
 
-const command = async (h: SlackHarness, text: string, userId?: string) => {
-  const res = await postSigned(h.baseUrl, slashCommandBody(text, userId));
-  expect(res.status).toBe(200);
-  return (await res.json()) as { response_type: string; text: string; blocks: unknown[] };
+/** The person runs /sendings; the answer is checked as Slack checks it and shown to them alone. */
+const command = async (h: SlackHarness, text: string, userId = "UAPPROVER1") => {
+  const before = h.slack.workspace.ephemeralsFor(userId).length;
+  const reply = (await h.slack.slashCommand(userId, APPROVALS_CHANNEL, "/sendings", text)) as { response_type: string; text: string; blocks: unknown[] };
+  expect(h.slack.workspace.ephemeralsFor(userId)).toHaveLength(before + 1);
+  return reply;
 };
+const clickOnCard = async (h: SlackHarness, user: string, sendingId: string, actionId: string) =>
+  h.click(user, await h.approvalMessage(sendingId), actionId);
 
 describeEachDatabase("preview and /sendings", (provider) => {
   let h: SlackHarness;
@@ -24,10 +27,11 @@ describeEachDatabase("preview and /sendings", (provider) => {
         { email: "bob@example.com", vars: { firstName: "Bob" } },
       ],
     });
-    h.slack.reset();
-    await postSigned(h.baseUrl, interactionBody(blockAction({ actionId: ActionId.preview, value: s.id, userId: "UAPPROVER1" })));
+    h.slack.resetRecords();
+    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.preview);
     await settle(h, () => h.slack.called("views.open").length === 1);
-    const first = h.slack.viewOf(h.slack.called("views.open")[0]!);
+    const modal = h.modal("UAPPROVER1");
+    const first = modal.view;
     expect(first.callback_id).toBe(CallbackId.preview);
     const text = JSON.stringify(first.blocks);
     expect(text).toContain("ann@example.com");
@@ -44,17 +48,14 @@ describeEachDatabase("preview and /sendings", (provider) => {
     expect(body?.text?.type).toBe("plain_text");
     expect(body?.text?.text).toContain("Hi Ann <!channel>");
 
-    const next = (first.blocks as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>)
-      .flatMap((b) => b.elements ?? [])
-      .find((e) => e.action_id === ActionId.previewNext)!;
-    await postSigned(
-      h.baseUrl,
-      interactionBody(blockAction({ actionId: ActionId.previewNext, value: next.value!, userId: "UAPPROVER1", view: { id: "V0VIEW", hash: "h1" } })),
-    );
+    const hash = modal.hash;
+    await h.click("UAPPROVER1", { viewId: modal.id }, ActionId.previewNext);
     await settle(h, () => h.slack.called("views.update").length === 1);
     const update = h.slack.called("views.update")[0]!;
-    expect(update.body).toMatchObject({ view_id: "V0VIEW", hash: "h1" });
-    const second = JSON.stringify(h.slack.viewOf(update).blocks);
+    // The update names the view it replaces and the version it saw, so a stale click cannot overwrite a newer one.
+    expect(update.args).toMatchObject({ view_id: modal.id, hash });
+    expect(update.ok).toBe(true);
+    const second = JSON.stringify(h.modal("UAPPROVER1").view.blocks);
     expect(second).toContain("bob@example.com");
     expect(second).toContain("Hello Bob");
     expect(second).toContain("Recipient 2 of 2");
@@ -63,8 +64,8 @@ describeEachDatabase("preview and /sendings", (provider) => {
 
   it("does not show a preview to someone who is neither approver nor requester", async () => {
     const s = await givenPendingSending(h);
-    h.slack.reset();
-    await postSigned(h.baseUrl, interactionBody(blockAction({ actionId: ActionId.preview, value: s.id, userId: "USTRANGER" })));
+    h.slack.resetRecords();
+    await clickOnCard(h, "USTRANGER", s.id, ActionId.preview);
     await settle(h, () => h.slack.called("chat.postEphemeral").length === 1);
     expect(h.slack.called("views.open")).toHaveLength(0);
   });

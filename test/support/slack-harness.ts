@@ -11,13 +11,19 @@ import { startSendgate, type Sendgate } from "../../src/sendgate.js";
 import type { SlackDeps } from "../../src/slack/deps.js";
 import type { SlackNotifier } from "../../src/slack/slack-notifier.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
-import { FakeSlackApi, SLACK_API_URL } from "./slack-api.js";
-import { APPROVALS_CHANNEL, SIGNING_SECRET } from "./slack-requests.js";
+import { httpTransport, type Ack } from "../../src/slack-standin/app-transport.js";
+import type { SlackStandin, Surface } from "../../src/slack-standin/standin.js";
+import type { OpenView } from "../../src/slack-standin/workspace.js";
+import { APPROVALS_CHANNEL, BOT_TOKEN, describeRefusals, startStandin, type RunningStandin } from "./slack-api.js";
+import { SIGNING_SECRET } from "./slack-requests.js";
 
 export interface SlackHarness {
   db: TestDatabase;
   config: Config;
-  slack: FakeSlackApi;
+  /** The strict Slack stand-in: sendgate's Web API calls and the people clicking. */
+  slack: SlackStandin;
+  /** The last acknowledgement the app gave Slack (slash commands, submissions). */
+  lastAck?: Ack;
   notifier: SlackNotifier;
   deps: SlackDeps;
   baseUrl: string;
@@ -26,22 +32,35 @@ export interface SlackHarness {
   outboxDir: string;
   /** The composed service: its engine, mailer and server, as main.ts builds them. */
   app: Sendgate;
+  /** A person clicks a button where they see it; resolves once sendgate has acknowledged. */
+  click(user: string, surface: Surface, actionId: string): Promise<void>;
+  /** Where a sending's approval message is. */
+  approvalMessage(sendingId: string): Promise<{ channel: string; ts: string }>;
+  /** The modal on top of the person's screen; fails when none is open. */
+  modal(user: string): OpenView;
+  /** Takes the refusals a test provoked on purpose; any other refusal fails the test at close(). */
+  takeRefusals(where: string): ReturnType<SlackStandin["refusals"]["slice"]>;
   close(): Promise<void>;
 }
 
 export const NOW = new Date("2026-11-27T10:00:00Z");
+export { APPROVALS_CHANNEL };
 export const API_TOKEN = "test-api-token-0123456789";
 
-/** sendgate as main.ts starts it (real Bolt HTTP receiver, real database), with Slack's API faked by nock. */
+/**
+ * sendgate as main.ts starts it (real Bolt HTTP receiver, real database), with Slack played by the
+ * strict stand-in: every Web API call and every acknowledgement is checked as Slack checks it.
+ */
 export async function startSlackHarness(provider: Provider, env: Record<string, string> = {}): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
-  const slack = new FakeSlackApi();
+  const running: RunningStandin = await startStandin();
+  const slack = running.standin;
   const outboxDir = join(tmpdir(), `sendgate-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
   const config = loadConfig({
     DATABASE_URL: db.url,
-    SLACK_BOT_TOKEN: "xoxb-test-token",
+    SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL,
+    SLACK_API_URL: running.apiUrl,
     SLACK_APPROVALS_CHANNEL: APPROVALS_CHANNEL,
     APPROVERS: "UAPPROVER1,UAPPROVER2,SAPPROVERS",
     API_TOKENS: API_TOKEN,
@@ -52,7 +71,8 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
   const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false });
-  return {
+  slack.connect(httpTransport(`${app.baseUrl}/slack/events`, SIGNING_SECRET));
+  const h: SlackHarness = {
     db,
     config,
     slack,
@@ -62,13 +82,33 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     clock,
     app,
     outboxDir,
+    click: (user, surface, actionId) => slack.click(user, surface, actionId),
+    async approvalMessage(sendingId) {
+      const stored = await db.prisma.sending.findUniqueOrThrow({ where: { id: sendingId } });
+      if (!stored.slackChannel || !stored.slackTs) throw new Error(`${sendingId} has no approval message yet`);
+      return { channel: stored.slackChannel, ts: stored.slackTs };
+    },
+    modal(user) {
+      const open = slack.modalOf(user);
+      if (!open) throw new Error(`${user} has no modal open`);
+      return open;
+    },
+    takeRefusals(where) {
+      const taken = slack.refusals.filter((r) => r.where === where);
+      for (const refusal of taken) slack.refusals.splice(slack.refusals.indexOf(refusal), 1);
+      return taken;
+    },
     async close() {
       await app.stop();
-      slack.close();
+      await running.close();
       await db.destroy();
       rmSync(outboxDir, { recursive: true, force: true });
+      if (slack.refusals.length > 0) throw new Error(`Slack refused what sendgate sent:\n${describeRefusals(slack.refusals)}`);
+      // Slack only warns about these, but screen readers and notifications show nothing without the fallback.
+      if (slack.warnings.length > 0) throw new Error(`Slack warned: ${slack.warnings.map((w) => `${w.method}: ${w.warning}`).join("; ")}`);
     },
   };
+  return h;
 }
 
 export interface SendingFixture {

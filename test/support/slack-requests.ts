@@ -1,13 +1,17 @@
-import { createHmac } from "node:crypto";
-import { RESPONSE_URL_ORIGIN } from "./slack-api.js";
+import { signSlackRequest } from "../../src/slack-standin/app-transport.js";
+import { APPROVALS_CHANNEL } from "./slack-api.js";
+
+/**
+ * Hand-made requests for what the stand-in's people never send: forged signatures, stale timestamps,
+ * submissions from someone who never had the modal. Everything a real person does goes through the stand-in.
+ */
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
-export const APPROVALS_CHANNEL = "C0APPROVALS";
+const RESPONSE_URL_ORIGIN = "https://hooks.slack.test";
 
 /** Signs a request body the way Slack does (v0 HMAC-SHA256 over "v0:timestamp:body"). */
 export function sign(body: string, timestamp = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET) {
-  const signature = `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
-  return { "x-slack-signature": signature, "x-slack-request-timestamp": String(timestamp) };
+  return signSlackRequest(body, secret, timestamp);
 }
 
 export async function postSigned(baseUrl: string, body: string, headers: Record<string, string> = sign(body)) {
