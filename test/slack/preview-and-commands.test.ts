@@ -109,6 +109,18 @@ describeEachDatabase("preview and /sendings", (provider) => {
     expect(new Set([...items(first), ...items(second)]).size).toBe(12);
   });
 
+  it("Next and Previous on a /sendings page replace that page in place, for the person who asked", async () => {
+    for (let i = 0; i < 12; i += 1) await givenPendingSending(h, { name: `Sending ${i}` });
+    await command(h, "pending");
+    const [page] = h.slack.workspace.ephemeralsFor("UAPPROVER1");
+    await h.click("UAPPROVER1", { ephemeral: page! }, `${ActionId.listPage}.next`);
+    await settle(h, () => JSON.stringify(page!.blocks).includes("Page 2 of 2"));
+    expect(h.slack.workspace.ephemeralsFor("UAPPROVER1")).toHaveLength(1);
+    await h.click("UAPPROVER1", { ephemeral: page! }, `${ActionId.listPage}.prev`);
+    await settle(h, () => JSON.stringify(page!.blocks).includes("Page 1 of 2"));
+    expect(h.slack.workspace.ephemeralsFor("UAPPROVER2")).toEqual([]);
+  });
+
   it("/sendings show <id> shows one sending; help and unknown input get the help", async () => {
     const s = await givenPendingSending(h, { name: "Show me" });
     const shown = await command(h, `show ${s.id}`);
