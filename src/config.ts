@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { PLAYGROUND } from "./playground/personas.js";
 
 const USER_OR_GROUP = /^[USW][A-Z0-9]{2,}$/;
 
@@ -40,20 +42,15 @@ const databaseUrl = z
 const schema = z
   .object({
     DATABASE_URL: databaseUrl,
-    SLACK_BOT_TOKEN: z
-      .string({ message: "is required: the bot token (xoxb-…) from the Slack app's OAuth & Permissions page" })
-      .regex(/^xoxb-/, 'must be a bot token starting with "xoxb-"'),
+    SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with "xoxb-"').optional(),
     SLACK_SIGNING_SECRET: z.string().min(1).optional(),
     SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with "xapp-"').optional(),
     SLACK_API_URL: z.url().default("https://slack.com/api/"),
     SLACK_APPROVALS_CHANNEL: z
-      .string({ message: "is required: the ID (C…) of the channel where sendings are posted for approval" })
-      .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID such as C0123ABCD (not a #name)"),
-    APPROVERS: list.pipe(
-      z
-        .array(z.string().regex(USER_OR_GROUP, "each entry must be a user ID (U…/W…) or a user group ID (S…)"))
-        .min(1, "must name at least one approver (user IDs U… or user group IDs S…, comma-separated)"),
-    ),
+      .string()
+      .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID such as C0123ABCD (not a #name)")
+      .optional(),
+    APPROVERS: list.pipe(z.array(z.string().regex(USER_OR_GROUP, "each entry must be a user ID (U…/W…) or a user group ID (S…)"))),
     REQUIRED_APPROVALS: positiveInt(1),
     ALLOW_SELF_APPROVAL: bool(false),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -88,8 +85,30 @@ const schema = z
       .regex(/^(https?:\/\/|mailto:)/, "must be an https://, http:// or mailto: URL; {email}, {sendingId} and {recipientId} are filled in")
       .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    NODE_ENV: z.string().optional(),
   })
   .superRefine((env, ctx) => {
+    if (isPlayground(env)) {
+      if (env.NODE_ENV === "production") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["SLACK_BOT_TOKEN"],
+          message:
+            "and every other Slack setting are missing, and NODE_ENV=production refuses the local playground: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), SLACK_APPROVALS_CHANNEL and APPROVERS",
+        });
+      }
+      return;
+    }
+    // Some Slack settings but not all: a deployment missing a secret must fail, never fall back to the playground.
+    if (!env.SLACK_BOT_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["SLACK_BOT_TOKEN"], message: "is required: the bot token (xoxb-…) from the Slack app's OAuth & Permissions page" });
+    }
+    if (!env.SLACK_APPROVALS_CHANNEL) {
+      ctx.addIssue({ code: "custom", path: ["SLACK_APPROVALS_CHANNEL"], message: "is required: the ID (C…) of the channel where sendings are posted for approval" });
+    }
+    if (env.APPROVERS.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["APPROVERS"], message: "must name at least one approver (user IDs U… or user group IDs S…, comma-separated)" });
+    }
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
       ctx.addIssue({
         code: "custom",
@@ -102,8 +121,20 @@ const schema = z
 
 export type Env = z.input<typeof schema>;
 
+const SLACK_SETTINGS = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APPROVALS_CHANNEL", "APPROVERS"] as const;
+
+/** None of the Slack settings: sendgate runs its local playground instead of connecting to Slack. */
+function isPlayground(env: { SLACK_BOT_TOKEN?: string; SLACK_APP_TOKEN?: string; SLACK_SIGNING_SECRET?: string; SLACK_APPROVALS_CHANNEL?: string; APPROVERS: string[] }) {
+  return SLACK_SETTINGS.every((name) => (name === "APPROVERS" ? env.APPROVERS.length === 0 : env[name] === undefined));
+}
+
 export interface Config {
   databaseUrl: string;
+  /**
+   * No Slack settings at all: the Slack stand-in runs in-process as the playground, on 127.0.0.1
+   * only, with mail to the outbox. The Slack values below are then the playground's own.
+   */
+  playground: boolean;
   slack: {
     botToken: string;
     signingSecret?: string;
@@ -160,29 +191,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const playground = isPlayground(e);
   return {
     databaseUrl: e.DATABASE_URL,
-    slack: {
-      botToken: e.SLACK_BOT_TOKEN,
-      signingSecret: e.SLACK_SIGNING_SECRET,
-      appToken: e.SLACK_APP_TOKEN,
-      apiUrl: e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
-      approvalsChannel: e.SLACK_APPROVALS_CHANNEL,
-    },
+    playground,
+    slack: playground
+      ? {
+          botToken: `xoxb-playground-${randomBytes(12).toString("hex")}`,
+          signingSecret: randomBytes(32).toString("hex"),
+          // Known once the server listens: the stand-in is served on sendgate's own port.
+          apiUrl: "",
+          approvalsChannel: PLAYGROUND.approvalsChannel,
+        }
+      : {
+          botToken: e.SLACK_BOT_TOKEN!,
+          signingSecret: e.SLACK_SIGNING_SECRET,
+          appToken: e.SLACK_APP_TOKEN,
+          apiUrl: e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+          approvalsChannel: e.SLACK_APPROVALS_CHANNEL!,
+        },
     approval: {
-      approvers: e.APPROVERS,
+      approvers: playground ? [...PLAYGROUND.approvers] : e.APPROVERS,
       requiredApprovals: e.REQUIRED_APPROVALS,
       allowSelfApproval: e.ALLOW_SELF_APPROVAL,
     },
     http: {
       port: e.PORT,
       publicUrl: e.PUBLIC_URL,
-      apiTokens: e.API_TOKENS,
+      // The playground makes a token for the CLI when none is configured; its banner prints it.
+      apiTokens: playground && e.API_TOKENS.length === 0 ? [`playground-${randomBytes(16).toString("hex")}`] : e.API_TOKENS,
       bodyLimit: e.API_BODY_LIMIT,
       ndjsonLimit: e.API_NDJSON_LIMIT,
     },
     mail: {
-      smtpUrl: e.SMTP_URL,
+      // The playground never sends real mail: everything goes to the outbox.
+      smtpUrl: playground ? undefined : e.SMTP_URL,
       outboxDir: e.OUTBOX_DIR,
       rate: e.SEND_RATE,
       concurrency: e.SEND_CONCURRENCY,

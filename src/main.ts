@@ -18,6 +18,28 @@ try {
 const log = pino({ level: config.logLevel, base: { service: "sendgate" } });
 const sendgate = await startSendgate(config, { log });
 
+if (config.playground) {
+  const page = `${sendgate.baseUrl}/playground`;
+  const token = config.http.apiTokens[0]!;
+  const ignored = process.env.SMTP_URL ? "\n  SMTP_URL is ignored here: the playground never sends real mail." : "";
+  log.info({ page, apiToken: token }, "playground mode: no Slack settings, the local Slack stand-in runs in this process");
+  process.stdout.write(
+    [
+      "",
+      "  sendgate playground (no Slack settings: a local Slack runs inside sendgate, on 127.0.0.1 only)",
+      "",
+      `  Open       ${page}`,
+      "  Then, in another terminal, hand it the example sending, launching in two minutes:",
+      `    SENDGATE_URL=${sendgate.baseUrl} SENDGATE_API_TOKEN=${token} \\`,
+      "      npm run sendgate -- create examples/spring-newsletter.json --launch-at +2m",
+      `  Mail goes to ${config.mail.outboxDir} as .eml files.${ignored}`,
+      "  To connect a real workspace, see the README's \"Slack set-up\".",
+      "",
+      "",
+    ].join("\n"),
+  );
+}
+
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {

@@ -1,11 +1,11 @@
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import cron from "node-cron";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
 import { closeRecipientBulk } from "./db/recipient-bulk.js";
-import { createHttpServer } from "./http/server.js";
+import { configureServer, createHttpHandler } from "./http/server.js";
 import { previewLinkKey, previewLinkUrl } from "./http/preview-links.js";
 import { previewRoutes } from "./http/preview-routes.js";
 import { createMailer, type Mailer } from "./mail/transport.js";
@@ -20,6 +20,7 @@ import { createApproverDirectory } from "./slack/approver-directory.js";
 import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
 import type { SlackDeps } from "./slack/deps.js";
 import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
+import { createPlayground, type Playground } from "./playground/playground.js";
 
 export interface Sendgate {
   config: Config;
@@ -30,6 +31,8 @@ export interface Sendgate {
   server: Server;
   mailer: Mailer;
   engine: SenderEngine;
+  /** Playground mode: the in-process Slack stand-in and its page. */
+  playground?: Playground;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:3000. */
   baseUrl: string;
   stop(): Promise<void>;
@@ -48,12 +51,40 @@ export interface StartOptions {
 }
 
 /** The composition root: builds every adapter, wires the ports, and starts serving. */
-export async function startSendgate(config: Config, options: StartOptions): Promise<Sendgate> {
+export async function startSendgate(configured: Config, options: StartOptions): Promise<Sendgate> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
+  // The playground is for one person on this machine: never reachable from the network.
+  const host = configured.playground ? "127.0.0.1" : (options.host ?? "0.0.0.0");
+
+  // Listening comes first: in playground mode Slack is served on this very port, and the Slack app
+  // asks it who the bot is while it is built. Until everything is wired, requests get a 503.
+  const listeners: { serve?: RequestListener; early?: RequestListener } = {};
+  const server = configureServer(
+    createServer((req, res) => {
+      if (listeners.serve) return listeners.serve(req, res);
+      if (listeners.early && req.url?.startsWith("/playground/")) return listeners.early(req, res);
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+      res.end(JSON.stringify({ error: "starting", message: "sendgate is starting; try again in a moment." }));
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(configured.http.port, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
+  let config = configured;
+  let playground: Playground | undefined;
+  if (configured.playground) {
+    playground = createPlayground({ botToken: configured.slack.botToken, baseUrl, log });
+    listeners.early = playground.slackListener;
+    config = { ...configured, slack: { ...configured.slack, apiUrl: `${baseUrl}/playground/api/` } };
+  }
+
   const db = options.db ?? (await openDatabase(config.databaseUrl));
-  const slack = await createSlackApp(config, log);
-  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
+  const slack = await createSlackApp(config, log);  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
   const notifier = createSlackNotifier({
     analyzer,
     approvers: config.approval.approvers,
@@ -67,7 +98,8 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   const mailer = createMailer(config.mail, log);
   const previewKey = previewLinkKey(config);
   const previewTtlMs = config.preview.linkTtlMinutes * 60_000;
-  const publicUrl = config.http.publicUrl;
+  // The playground's page and its previews are on this machine: links open sendgate itself.
+  const publicUrl = config.http.publicUrl ?? (config.playground ? baseUrl : undefined);
   const deps: SlackDeps = {
     db,
     log,
@@ -87,17 +119,16 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
   };
   registerListeners(slack.app, deps);
 
-  const server = createHttpServer({
+  listeners.serve = createHttpHandler({
     ...deps,
     config,
     slackListener: slack.requestListener,
-    extraRoutes: previewRoutes({ db, clock, log, key: previewKey, unsubscribeUrl: config.mail.unsubscribeUrl }),
+    extraRoutes: [
+      ...previewRoutes({ db, clock, log, key: previewKey, unsubscribeUrl: config.mail.unsubscribeUrl }),
+      ...(playground?.routes ?? []),
+    ],
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.http.port, options.host ?? "0.0.0.0", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  playground?.connect(`${baseUrl}/slack/events`, config.slack.signingSecret ?? "");
   await slack.start();
 
   const store = createPrismaSenderStore(db);
@@ -121,7 +152,7 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
     {
       port,
       database: db.provider,
-      slack: config.slack.appToken ? "socket mode" : "http /slack/events",
+      slack: config.playground ? "playground" : config.slack.appToken ? "socket mode" : "http /slack/events",
       mail: config.mail.smtpUrl ? "smtp" : `outbox ${config.mail.outboxDir}`,
     },
     "sendgate started",
@@ -136,7 +167,8 @@ export async function startSendgate(config: Config, options: StartOptions): Prom
     server,
     mailer,
     engine,
-    baseUrl: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    playground,
+    baseUrl,
     async stop() {
       await housekeeping.stop();
       // The message in hand finishes and leases are released before anything else closes.

@@ -63,4 +63,36 @@ describe("loadConfig", () => {
     expect(problemsOf(env).join()).toMatch(/SLACK_SIGNING_SECRET is required in HTTP mode/);
     expect(loadConfig({ ...env, SLACK_APP_TOKEN: "xapp-1-2" }).slack.appToken).toBe("xapp-1-2");
   });
+
+  describe("playground mode", () => {
+    it("starts with none of the Slack settings: its own tokens, the outbox, and an API token for the CLI", () => {
+      const config = loadConfig({ SMTP_URL: "smtp://mail.example.com:587" });
+      expect(config.playground).toBe(true);
+      expect(config.slack.botToken).toMatch(/^xoxb-playground-[0-9a-f]{24}$/);
+      expect(config.slack.signingSecret).toMatch(/^[0-9a-f]{64}$/);
+      expect(config.approval.approvers).toEqual(["U0ALEX", "U0ROBIN", "S0REVIEWERS"]);
+      expect(config.mail.smtpUrl).toBeUndefined();
+      expect(config.http.apiTokens).toEqual([expect.stringMatching(/^playground-[0-9a-f]{32}$/)]);
+      expect(loadConfig({ API_TOKENS: "my-own-token-0123456789" }).http.apiTokens).toEqual(["my-own-token-0123456789"]);
+      // Each start makes its own secrets.
+      expect(loadConfig({}).slack.signingSecret).not.toBe(config.slack.signingSecret);
+    });
+
+    it("is refused when NODE_ENV=production: a deployment missing its secrets fails loudly", () => {
+      const problems = problemsOf({ NODE_ENV: "production" });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^SLACK_BOT_TOKEN and every other Slack setting are missing, and NODE_ENV=production refuses the local playground/);
+    });
+
+    it.each([
+      ["SLACK_BOT_TOKEN", "xoxb-1-2-3"],
+      ["SLACK_APP_TOKEN", "xapp-1-2"],
+      ["SLACK_SIGNING_SECRET", "secret"],
+      ["SLACK_APPROVALS_CHANNEL", "C0APPROVALS"],
+      ["APPROVERS", "U0AAA"],
+    ])("any partial Slack configuration (only %s) stops start-up instead", (name, value) => {
+      const problems = problemsOf({ [name]: value }).join("\n");
+      for (const missing of ["SLACK_BOT_TOKEN", "SLACK_APPROVALS_CHANNEL", "APPROVERS"].filter((n) => n !== name)) expect(problems).toMatch(new RegExp(`^${missing}`, "m"));
+    });
+  });
 });

@@ -13,6 +13,8 @@ Usage:
 Options:
   --url <url>          the sendgate server (env SENDGATE_URL; default http://localhost:3000)
   --token <token>      an API token from API_TOKENS (env SENDGATE_API_TOKEN)
+  --launch-at <when>   create: launch at this date instead of the file's (ISO 8601 with an offset,
+                       e.g. 2026-12-01T09:00:00+01:00, or from now: +90s, +2m, +1h, +1d)
   --changed-by <U…>    append: the Slack user behind the upload
   -h, --help           this help
 
@@ -35,6 +37,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         url: { type: "string" },
         token: { type: "string" },
         "changed-by": { type: "string" },
+        "launch-at": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -58,7 +61,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     fetch(`${baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
 
   try {
-    if (command === "create" && args.length === 1) return await create(api, args[0]!, io);
+    if (command === "create" && args.length === 1) return await create(api, args[0]!, values["launch-at"], io);
     if (command === "append" && args.length === 2) return await append(api, args[0]!, args[1]!, values["changed-by"], io);
     if (command === "show" && args.length === 1) return await show(api, args[0]!, io);
   } catch (error) {
@@ -73,10 +76,44 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 type Api = (path: string, init?: RequestInit & { duplex?: "half" }) => Promise<Response>;
 
-async function create(api: Api, file: string, io: CliIo): Promise<number> {
-  const body = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+/** `+2m` style offsets from now, or an ISO 8601 date with its offset; undefined when it is neither. */
+export function parseLaunchAt(value: string, now: Date = new Date()): string | undefined {
+  const relative = /^\+(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (relative) {
+    const unit = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[relative[2] as "s" | "m" | "h" | "d"];
+    return new Date(now.getTime() + Number(relative[1]) * unit).toISOString();
+  }
+  const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(value.trim());
+  if (!iso || Number.isNaN(Date.parse(value))) return undefined;
+  // Date.parse rolls 30 February over into March; a date that does not exist is refused instead.
+  const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  return calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day ? value.trim() : undefined;
+}
+
+async function create(api: Api, file: string, launchAt: string | undefined, io: CliIo): Promise<number> {
+  let body = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
   });
+  if (launchAt !== undefined) {
+    const when = parseLaunchAt(launchAt);
+    if (!when) {
+      io.err(`--launch-at "${launchAt}" is neither an ISO 8601 date with an offset (2026-12-01T09:00:00+01:00) nor a time from now (+2m, +1h).`);
+      return 1;
+    }
+    let sending: unknown;
+    try {
+      sending = JSON.parse(body);
+    } catch (error) {
+      io.err(`${file} is not valid JSON: ${(error as Error).message}`);
+      return 1;
+    }
+    if (!sending || typeof sending !== "object" || Array.isArray(sending)) {
+      io.err(`${file} must hold one sending, a JSON object.`);
+      return 1;
+    }
+    body = JSON.stringify({ ...sending, launchAt: when });
+  }
   const response = await api("/api/sendings", { method: "POST", headers: { "content-type": "application/json" }, body });
   const result = await readBody(response);
   if (!response.ok) return reportError(response, result, io);

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import { countSendingsByStatus } from "../sendings/count-sendings.js";
 import type { UseCaseDeps } from "../sendings/deps.js";
@@ -23,6 +23,17 @@ const DRAIN_AFTER_REPLY_BYTES = 1024 * 1024;
 
 /** The one HTTP server: Slack's events, the intake API, health and metrics. Returned unstarted. */
 export function createHttpServer(deps: HttpDeps): Server {
+  return configureServer(createServer(createHttpHandler(deps)));
+}
+
+/** Node's defaults would cut a large upload at 5 minutes. */
+export function configureServer(server: Server): Server {
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
+}
+
+/** Every route of the one server, as a request listener. */
+export function createHttpHandler(deps: HttpDeps): RequestListener {
   const metrics = createMetrics();
   const routes: Route[] = [
     ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
@@ -32,7 +43,7 @@ export function createHttpServer(deps: HttpDeps): Server {
   ];
   const authorize = createBearerCheck(deps.config.http.apiTokens);
 
-  const server = createServer((req, res) => {
+  return (req, res) => {
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = matchRoute(routes, method, url.pathname);
@@ -52,9 +63,7 @@ export function createHttpServer(deps: HttpDeps): Server {
         send(req, res, { status, body });
       }
     })();
-  });
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  return server;
+  };
 }
 
 function send(req: IncomingMessage, res: ServerResponse, reply: Reply) {

@@ -81,6 +81,9 @@ export class SlackStandin {
   private transport?: AppTransport;
   private readonly responseUrls = new Map<string, ResponseUrl>();
   private readonly now: () => number;
+  /** Grows with every change people could see; the playground page waits on it. */
+  version = 0;
+  private waiters: Array<() => void> = [];
 
   constructor(private readonly options: StandinOptions) {
     this.now = options.now ?? Date.now;
@@ -93,6 +96,30 @@ export class SlackStandin {
       socketModeUrl: options.socketModeUrl,
       warn: (method, warning) => this.warnings.push({ method, warning }),
     });
+  }
+
+  /** Resolves once the workspace has changed after `version`, or after `timeoutMs`. */
+  waitForChange(version: number, timeoutMs: number): Promise<void> {
+    if (this.version > version) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      const waiters = this.waiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
+  private changed() {
+    this.version += 1;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
   }
 
   /** Where interactions go: the app's request URL (HTTP mode) or its socket (Socket Mode). */
@@ -109,6 +136,7 @@ export class SlackStandin {
     const call: ApiCall = { method, args, ok: body.ok, error: body.error, messages: body.response_metadata?.messages };
     this.calls.push(call);
     if (!body.ok && reply.status !== 429) this.refusals.push({ where: method, error: body.error ?? "unknown", messages: call.messages ?? [] });
+    if (body.ok) this.changed();
     return reply;
   }
 
@@ -244,6 +272,7 @@ export class SlackStandin {
     const clientErrors = requiredInputErrors(open);
     if (Object.keys(clientErrors).length > 0) {
       this.viewErrors.set(open.id, clientErrors);
+      this.changed();
       return { kind: "errors", errors: clientErrors };
     }
     const payload = {
@@ -272,6 +301,7 @@ export class SlackStandin {
           return { kind: "closed" };
         }
         this.viewErrors.set(open.id, errors);
+        this.changed();
         return { kind: "errors", errors };
       }
       case "update":
@@ -285,6 +315,7 @@ export class SlackStandin {
         if (ack.response_action === "update") {
           open.view = view;
           open.hash = this.workspace.newViewHash();
+          this.changed();
           return { kind: "updated", view: open };
         }
         const pushed = this.api.call("views.push", { trigger_id: this.workspace.issueTrigger(user, open.id), view }, this.options.botToken);
@@ -344,6 +375,12 @@ export class SlackStandin {
 
   /** An app's POST to a response_url: a new ephemeral reply, or replacing or deleting the original. */
   respond(id: string, body: Record<string, unknown>): { status: number; text: string } {
+    const answer = this.applyResponse(id, body);
+    if (answer.status === 200) this.changed();
+    return answer;
+  }
+
+  private applyResponse(id: string, body: Record<string, unknown>): { status: number; text: string } {
     const entry = this.responseUrls.get(id);
     if (!entry || this.now() - entry.issuedAt > RESPONSE_URL_TTL_MS) return this.refusedResponse("expired_url", 404);
     entry.uses += 1;
@@ -396,6 +433,7 @@ export class SlackStandin {
     } else {
       this.workspace.ephemerals.push({ channel, user, ts: this.workspace.ts(), text, blocks, responseUrlId });
     }
+    this.changed();
     return true;
   }
 
@@ -521,6 +559,7 @@ export class SlackStandin {
   private closeOne(open: OpenView) {
     open.closed = true;
     this.viewErrors.delete(open.id);
+    this.changed();
   }
 
   private closeStack(open: OpenView) {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runCli } from "../../src/cli/run-cli.js";
+import { parseLaunchAt, runCli } from "../../src/cli/run-cli.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 
@@ -44,6 +44,28 @@ describeEachDatabase("the sendgate CLI against a real server", (provider) => {
     expect(await h.db.prisma.recipient.count({ where: { sendingId: id! } })).toBe(10);
   });
 
+  it("--launch-at moves the example's launch to a date given, or to a time from now", async () => {
+    const before = Date.now();
+    const soon = await cli(["create", example("spring-newsletter.json"), "--launch-at", "+2m"]);
+    expect(soon.status, soon.err).toBe(0);
+    const id = /Created (snd_[0-9a-z]{10})/.exec(soon.out)![1]!;
+    const stored = await h.db.prisma.sending.findUniqueOrThrow({ where: { id } });
+    expect(stored.launchAt.getTime()).toBeGreaterThanOrEqual(before + 120_000 - 1000);
+    expect(stored.launchAt.getTime()).toBeLessThanOrEqual(Date.now() + 120_000);
+
+    const dated = await cli(["create", example("spring-newsletter.json"), "--launch-at", "2031-01-02T09:30:00+01:00"]);
+    const datedId = /Created (snd_[0-9a-z]{10})/.exec(dated.out)![1]!;
+    expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: datedId } })).launchAt.toISOString()).toBe("2031-01-02T08:30:00.000Z");
+
+    const count = await h.db.prisma.sending.count();
+    for (const bad of ["tomorrow", "+2w", "2031-01-02T09:30:00", "2031-02-30T09:30:00Z"]) {
+      const refused = await cli(["create", example("spring-newsletter.json"), "--launch-at", bad]);
+      expect(refused.status).toBe(1);
+      expect(refused.err).toContain(`--launch-at "${bad}" is neither`);
+    }
+    expect(await h.db.prisma.sending.count()).toBe(count);
+  });
+
   it("prints the server's issues and exits 1 when the sending is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sendgate-cli-"));
     const file = join(dir, "bad.json");
@@ -75,4 +97,14 @@ describeEachDatabase("the sendgate CLI against a real server", (provider) => {
     expect(await cli(["--help"])).toMatchObject({ status: 0, out: expect.stringContaining("sendgate create <sending.json>") });
     expect(await cli(["launch", "x"])).toMatchObject({ status: 1, err: expect.stringContaining("Unknown command") });
   });
+});
+
+it("parses --launch-at offsets from now and ISO dates with an offset", () => {
+  const now = new Date("2026-11-28T10:00:00Z");
+  expect(parseLaunchAt("+90s", now)).toBe("2026-11-28T10:01:30.000Z");
+  expect(parseLaunchAt("+2m", now)).toBe("2026-11-28T10:02:00.000Z");
+  expect(parseLaunchAt("+1h", now)).toBe("2026-11-28T11:00:00.000Z");
+  expect(parseLaunchAt("+1d", now)).toBe("2026-11-29T10:00:00.000Z");
+  expect(parseLaunchAt("2026-12-01T09:00:00+01:00", now)).toBe("2026-12-01T09:00:00+01:00");
+  for (const bad of ["", "+", "+2", "-2m", "2m", "2026-12-01", "2026-12-01T09:00:00"]) expect(parseLaunchAt(bad, now)).toBeUndefined();
 });
