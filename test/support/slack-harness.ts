@@ -16,6 +16,7 @@ import type { SlackStandin, Surface } from "../../src/slack-standin/standin.js";
 import type { OpenView } from "../../src/slack-standin/workspace.js";
 import { APPROVALS_CHANNEL, BOT_TOKEN, describeRefusals, startStandin, type RunningStandin } from "./slack-api.js";
 import { SIGNING_SECRET } from "./slack-requests.js";
+import { startSocketModeServer, type SocketModeServer } from "./socket-mode.js";
 
 export interface SlackHarness {
   db: TestDatabase;
@@ -46,20 +47,27 @@ export interface SlackHarness {
 export const NOW = new Date("2026-11-27T10:00:00Z");
 export { APPROVALS_CHANNEL };
 export const API_TOKEN = "test-api-token-0123456789";
+const APP_TOKEN = "xapp-test-token";
 
 /**
- * sendgate as main.ts starts it (real Bolt HTTP receiver, real database), with Slack played by the
+ * sendgate as main.ts starts it (real Bolt receiver, HTTP or Socket Mode; real database), with Slack played by the
  * strict stand-in: every Web API call and every acknowledgement is checked as Slack checks it.
  */
-export async function startSlackHarness(provider: Provider, env: Record<string, string> = {}): Promise<SlackHarness> {
+export async function startSlackHarness(
+  provider: Provider,
+  env: Record<string, string> = {},
+  options: { socketMode?: boolean } = {},
+): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
-  const running: RunningStandin = await startStandin();
+  let socket: SocketModeServer | undefined;
+  const running: RunningStandin = await startStandin(options.socketMode ? { appToken: APP_TOKEN, socketModeUrl: () => socket!.issueUrl() } : {});
   const slack = running.standin;
+  if (options.socketMode) socket = await startSocketModeServer({ appId: slack.workspace.appId });
   const outboxDir = join(tmpdir(), `sendgate-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
   const config = loadConfig({
     DATABASE_URL: db.url,
     SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    ...(socket ? { SLACK_APP_TOKEN: APP_TOKEN } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     SLACK_API_URL: running.apiUrl,
     SLACK_APPROVALS_CHANNEL: APPROVALS_CHANNEL,
     APPROVERS: "UAPPROVER1,UAPPROVER2,SAPPROVERS",
@@ -71,7 +79,9 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
   const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false });
-  slack.connect(httpTransport(`${app.baseUrl}/slack/events`, SIGNING_SECRET));
+  slack.connect(socket ? socket.transport : httpTransport(`${app.baseUrl}/slack/events`, SIGNING_SECRET));
+  // Bolt's start() resolved on hello; this says the stand-in's socket holds that connection too.
+  await socket?.connected();
   const h: SlackHarness = {
     db,
     config,
@@ -100,6 +110,7 @@ export async function startSlackHarness(provider: Provider, env: Record<string, 
     },
     async close() {
       await app.stop();
+      await socket?.close();
       await running.close();
       await db.destroy();
       rmSync(outboxDir, { recursive: true, force: true });
