@@ -83,7 +83,7 @@ export class SlackStandin {
   private readonly now: () => number;
   /** Grows with every change people could see; the playground page waits on it. */
   version = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Set<() => void>();
 
   constructor(private readonly options: StandinOptions) {
     this.now = options.now ?? Date.now;
@@ -102,24 +102,21 @@ export class SlackStandin {
   waitForChange(version: number, timeoutMs: number): Promise<void> {
     if (this.version > version) return Promise.resolve();
     return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
-      const waiters = this.waiters;
-      function done() {
-        clearTimeout(timer);
-        const index = waiters.indexOf(done);
-        if (index >= 0) waiters.splice(index, 1);
-        resolve();
-      }
-      waiters.push(done);
+      this.waiters.add(done);
     });
   }
 
   private changed() {
     this.version += 1;
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const wake of waiting) wake();
+    // Each waiter removes itself as it wakes: iterate over a copy.
+    for (const wake of [...this.waiters]) wake();
   }
 
   /** Where interactions go: the app's request URL (HTTP mode) or its socket (Socket Mode). */

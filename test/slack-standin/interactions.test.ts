@@ -182,3 +182,19 @@ describe("what people do, and what the stand-in checks in the app's answers", ()
     expect(inTime.refusals).toEqual([]);
   });
 });
+
+describe("waiting for changes (the playground's long poll)", () => {
+  it("every waiter wakes on one change, however many there are", async () => {
+    const slack = workspace();
+    const start = slack.version;
+    const woken: number[] = [];
+    const waits = [1, 2, 3].map((n) => slack.waitForChange(start, 60_000).then(() => woken.push(n)));
+    slack.callApi("chat.postMessage", { channel: "CAPPROVALS", text: "changed" }, TOKEN);
+    // Woken by the change itself, not by their own timeouts.
+    await Promise.race([Promise.all(waits), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    expect(woken.sort()).toEqual([1, 2, 3]);
+    expect(slack.version).toBeGreaterThan(start);
+    // Already behind: answered at once.
+    await slack.waitForChange(start, 60_000);
+  });
+});
