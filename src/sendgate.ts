@@ -94,6 +94,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     approvalsChannel: config.slack.approvalsChannel,
     requiredApprovals: config.approval.requiredApprovals,
     progressIntervalMs: options.progressIntervalMs,
+    clock,
   });
   const mailer = createMailer(config.mail, log);
   const previewKey = previewLinkKey(config);

@@ -1,7 +1,7 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
-import type { DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
+import { systemClock, type Clock, type DeliveryProgress, type SendingEvent, type SendingNotifier } from "../sendings/ports.js";
 import { findUnpostedSendings, loadSendingView, recordProgressMessage, recordSlackMessage } from "../sendings/sending-view.js";
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
@@ -20,6 +20,8 @@ export interface SlackNotifierOptions {
   analyzer: SendingAnalyzer;
   /** The least time between two progress updates of one sending. */
   progressIntervalMs?: number;
+  /** sendgate's clock: durations are measured on the same clock the engine stamps progress with. */
+  clock?: Clock;
 }
 
 export interface SlackNotifier extends SendingNotifier {
@@ -37,6 +39,7 @@ export interface SlackNotifier extends SendingNotifier {
  */
 export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifier {
   const { client, db, log } = options;
+  const clock = options.clock ?? systemClock;
   const queues = new Map<string, Promise<void>>();
   const pendingProgress = new Map<string, DeliveryProgress>();
   const lastProgressAt = new Map<string, number>();
@@ -100,7 +103,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   async function upsertProgressMessage(sendingId: string, progress: DeliveryProgress | undefined) {
     const view = await loadSendingView(db, sendingId, options.requiredApprovals);
     if (!view.slackChannel || !view.slackTs) return;
-    const message = buildProgressMessage(view, progress);
+    const message = buildProgressMessage(view, progress, clock.now());
     if (view.progressTs) {
       await client.chat.update({ channel: view.slackChannel, ts: view.progressTs, ...message });
       return;

@@ -7,6 +7,7 @@ import { buildProgressMessage } from "../../src/slack/blocks/progress-message.js
 import { buildHelp, buildSendingList } from "../../src/slack/blocks/sending-lists.js";
 import { escapeMrkdwn, Limits, truncate } from "../../src/slack/format.js";
 
+const NOW = new Date("2026-11-27T10:00:00Z");
 const hostile = "<!channel> <@U999> <https://evil.test|Your bank> & *bold* " + "ÄÖÜ🙂".repeat(2000);
 
 function view(overrides: Partial<SendingView> = {}): SendingView {
@@ -190,14 +191,16 @@ describe("lists and progress", () => {
   it("progress shows the controls that apply to the status", () => {
     const progress = {
       total: 1000, queued: 400, prepared: 50, sent: 540, failed: 10, cancelled: 0, rate: 25,
-      startedAt: new Date(Date.now() - 60_000), failureReasons: [{ reason: hostile, count: 10 }],
+      startedAt: new Date(NOW.getTime() - 60_000), failureReasons: [{ reason: hostile, count: 10 }],
     };
-    const sending = buildProgressMessage(view({ status: "SENDING" }), progress);
+    const sending = buildProgressMessage(view({ status: "SENDING" }), progress, NOW);
     expect(JSON.stringify(sending.blocks)).toMatch(/sending\.pause.*sending\.cancel/);
-    const paused = buildProgressMessage(view({ status: "PAUSED", statusNote: "5 failures in a row" }), progress);
+    const paused = buildProgressMessage(view({ status: "PAUSED", statusNote: "5 failures in a row" }), progress, NOW);
     expect(JSON.stringify(paused.blocks)).toMatch(/sending\.resume.*sending\.cancel/);
-    const done = buildProgressMessage(view({ status: "COMPLETED" }), progress);
+    const done = buildProgressMessage(view({ status: "COMPLETED" }), progress, NOW);
     expect(JSON.stringify(done.blocks)).not.toContain('"actions"');
+    // Measured on sendgate's clock, the one the engine stamped startedAt with.
+    expect(JSON.stringify(done.blocks)).toContain("Took 1m 0s.");
     for (const m of [sending, paused, done]) expectWithinLimits(m.blocks);
     expect(JSON.stringify(sending.blocks)).toContain("*540* sent · *10* failed · 1,000 in all");
   });

@@ -134,8 +134,8 @@ describe("every builder, with hostile input, through the strict stand-in", () =>
     for (const status of statuses) {
       for (const view of [sendingView({ status }), sendingView({ status, analysis: null, approvals: [], rejection: null, progressTs: null })]) {
         expect(post(standin, buildApprovalMessage(view)), `approval message, ${status}`).toMatchObject({ ok: true });
-        expect(post(standin, buildProgressMessage(view, progress)), `progress, ${status}`).toMatchObject({ ok: true });
-        expect(post(standin, buildProgressMessage(view, undefined)), `progress without figures, ${status}`).toMatchObject({ ok: true });
+        expect(post(standin, buildProgressMessage(view, progress, new Date())), `progress, ${status}`).toMatchObject({ ok: true });
+        expect(post(standin, buildProgressMessage(view, undefined, new Date())), `progress without figures, ${status}`).toMatchObject({ ok: true });
         expect(post(standin, buildSendingDetails(view)), `details, ${status}`).toMatchObject({ ok: true });
       }
     }

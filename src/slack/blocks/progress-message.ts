@@ -21,8 +21,8 @@ function duration(seconds: number): string {
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-/** The live delivery message in a sending's thread, with the controls that apply now. */
-export function buildProgressMessage(view: SendingView, progress: DeliveryProgress | undefined): SlackMessage {
+/** The live delivery message in a sending's thread, with the controls that apply now (`now` from sendgate's clock). */
+export function buildProgressMessage(view: SendingView, progress: DeliveryProgress | undefined, now: Date): SlackMessage {
   const total = progress?.total ?? view.recipientCount;
   const sent = progress?.sent ?? 0;
   const failed = progress?.failed ?? 0;
@@ -33,7 +33,7 @@ export function buildProgressMessage(view: SendingView, progress: DeliveryProgre
   lines.push(`*${formatCount(sent)}* sent · *${formatCount(failed)}* failed · ${formatCount(total)} in all`);
   if (view.status === "SENDING") lines.push(`${rate.toFixed(1)} messages/s · about ${duration(rate > 0 ? remaining / rate : NaN)} left`);
   if (progress && (view.status === "COMPLETED" || view.status === "CANCELLED")) {
-    lines.push(`Took ${duration((Date.now() - progress.startedAt.getTime()) / 1000)}.`);
+    lines.push(`Took ${duration((now.getTime() - progress.startedAt.getTime()) / 1000)}.`);
     if (progress.cancelled > 0) lines.push(`${formatCount(progress.cancelled)} not sent (cancelled).`);
   }
   if (progress && progress.failureReasons.length > 0) {
