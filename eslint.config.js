@@ -33,6 +33,16 @@ export default tseslint.config(
     },
   },
   {
+    // Mail work (rendering, message building, analysis, transport) stands alone: no engine, Slack or database.
+    files: ["src/mail/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/sender/**", "**/slack/**", "**/db/**", "@slack/*", "@prisma/*", "pg", "better-sqlite3"], message: "src/mail imports nothing from the engine, Slack or the database." }] },
+      ],
+    },
+  },
+  {
     // The Slack stand-in is written from Slack's documentation, apart from the code it checks: a mistake
     // in sendgate's block builders or limits must not be shared by the code that refuses it.
     files: ["src/slack-standin/**"],

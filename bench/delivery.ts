@@ -17,7 +17,7 @@ import { migrate } from "../src/db/migrate.js";
 import { compileSending } from "../src/mail/templates.js";
 import { createMailer, poolOptions, type OutgoingMessage } from "../src/mail/transport.js";
 import { createSenderEngine } from "../src/sender/engine.js";
-import { buildMessage, parseVars, unsubscribeUrlFor } from "../src/sender/message.js";
+import { buildMessage, parseVars, unsubscribeUrlFor } from "../src/mail/message.js";
 import { createPrismaSenderStore } from "../src/sender/prisma-store.js";
 import type { SenderSettings } from "../src/sender/settings.js";
 import { silentNotifier, systemClock } from "../src/sendings/ports.js";

@@ -1,6 +1,6 @@
 import Handlebars from "handlebars";
 import { z } from "zod";
-import { unsubscribeUrlFor } from "../sender/message.js";
+import { unsubscribeUrlFor } from "./message.js";
 import { checkTemplates, compileSending, templateVariables, type RecipientContext, type TemplateSources } from "./templates.js";
 
 /**

@@ -4,7 +4,7 @@ import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport
 import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
 import { ErrorBudget } from "./error-budget.js";
 import { freshReads } from "./fresh-reads.js";
-import { personalize } from "./message.js";
+import { personalize } from "../mail/message.js";
 import { OutcomeRecorder } from "./outcome-recorder.js";
 import type { Pacer } from "./pacer.js";
 import { PreparedWindow } from "./prepared-window.js";

@@ -1,4 +1,5 @@
 import type { SendingStatus } from "../domain/sending-status.js";
+import type { SendingContent } from "../domain/content-hash.js";
 
 /**
  * The delivery engine's view of the database. The engine holds no SQL; the Prisma adapter
@@ -54,14 +55,9 @@ export interface SenderStore {
   failureReasons(sendingId: string, limit: number): Promise<{ reason: string; count: number }[]>;
 }
 
-export interface SendingContent {
-  subject: string;
-  html: string;
-  text: string | null;
-  fromName: string | null;
-  fromEmail: string;
-  replyTo: string | null;
-}
+
+/** What the engine renders: the same content the approval hash is made of. */
+export type { SendingContent };
 
 export interface ClaimedSending {
   id: string;

@@ -2,7 +2,7 @@ import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import { analyzeSending as analyzeContent, createRecipientStatsCollector, type Analysis } from "../mail/analysis.js";
 import { templateVariables } from "../mail/templates.js";
-import { parseVars } from "../sender/message.js";
+import { parseVars } from "../mail/message.js";
 import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 /** Recipients read per query: memory stays flat whatever the list's length. */

@@ -2,7 +2,7 @@ import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import { compileSending } from "../mail/templates.js";
 import type { OutgoingMessage } from "../mail/transport.js";
-import { personalize } from "../sender/message.js";
+import { personalize } from "../mail/message.js";
 
 export interface RecipientMessage {
   sendingId: string;

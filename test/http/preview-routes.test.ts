@@ -7,7 +7,7 @@ import { signPreviewLink } from "../../src/http/preview-links.js";
 import { PREVIEW_REFUSED, previewRoutes } from "../../src/http/preview-routes.js";
 import { matchRoute, type Route } from "../../src/http/router.js";
 import { createHttpServer, type HttpDeps } from "../../src/http/server.js";
-import { buildMessage, unsubscribeUrlFor } from "../../src/sender/message.js";
+import { buildMessage, unsubscribeUrlFor } from "../../src/mail/message.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { RecordingNotifier, testConfig } from "../support/http-harness.js";
 import { NOW, insertRecipients, insertSending } from "../sendings/fixtures.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorBudget } from "../../src/sender/error-budget.js";
 import { freshReads } from "../../src/sender/fresh-reads.js";
-import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/sender/message.js";
+import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/mail/message.js";
 import { PreparedWindow } from "../../src/sender/prepared-window.js";
 import { retryDelaySeconds } from "../../src/sender/settings.js";
 

@@ -1,6 +1,6 @@
-import type { CompiledSending, RenderedMessage } from "../mail/templates.js";
-import type { OutgoingMessage } from "../mail/transport.js";
-import type { SendingContent } from "./store.js";
+import type { SendingContent } from "../domain/content-hash.js";
+import type { CompiledSending, RenderedMessage } from "./templates.js";
+import type { OutgoingMessage } from "./transport.js";
 
 /**
  * The same for every attempt at one recipient of one sending, so a message re-sent after a crash
