@@ -1,6 +1,10 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Only the playground and the tests load the Slack stand-in; every folder rule below repeats this one,
+// because a later rule for the same files replaces an earlier one.
+const standinOnlyInPlayground = { group: ["**/slack-standin/**"], message: "Only the playground and the tests use the Slack stand-in." };
+
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "data/", "src/db/generated/", "coverage/"] },
   js.configs.recommended,
@@ -23,12 +27,25 @@ export default tseslint.config(
     rules: { "no-restricted-syntax": "off" },
   },
   {
+    // The stand-in is Slack's far side: only the playground (and the tests) may load it, never the product's code paths.
+    files: ["src/**/*.ts"],
+    ignores: ["src/slack-standin/**", "src/playground/**", "src/sendgate.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [standinOnlyInPlayground] }],
+    },
+  },
+  {
     // The domain is pure: no Slack, Prisma, HTTP or SMTP.
     files: ["src/domain/**"],
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["@slack/*", "@prisma/*", "*/db/*", "nodemailer", "node:http", "pg", "better-sqlite3"] },
+        {
+          patterns: [
+            { group: ["@slack/*", "@prisma/*", "*/db/*", "nodemailer", "node:http", "pg", "better-sqlite3"], message: "The domain is pure: no Slack, Prisma, HTTP or SMTP." },
+            standinOnlyInPlayground,
+          ],
+        },
       ],
     },
   },
@@ -38,7 +55,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/sender/**", "**/slack/**", "**/db/**", "@slack/*", "@prisma/*", "pg", "better-sqlite3"], message: "src/mail imports nothing from the engine, Slack or the database." }] },
+        { patterns: [{ group: ["**/sender/**", "**/slack/**", "**/db/**", "@slack/*", "@prisma/*", "pg", "better-sqlite3"], message: "src/mail imports nothing from the engine, Slack or the database." }, standinOnlyInPlayground] },
       ],
     },
   },
@@ -57,7 +74,7 @@ export default tseslint.config(
     // Listeners are thin: they call use cases, never the database.
     files: ["src/slack/**"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: ["@prisma/*", "*/db/generated/*"] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@prisma/*", "*/db/generated/*"], message: "Listeners are thin: they call use cases, never the database." }, standinOnlyInPlayground] }],
     },
   },
   {
