@@ -50,10 +50,11 @@ export function createPlayground(options: { botToken: string; baseUrl: string; l
     teamDomain: "playground",
     users: PLAYGROUND.personas.map(({ id, name, realName, tz, email }) => ({ id, name, realName, tz, email })),
     userGroups: { [PLAYGROUND.reviewersGroup.id]: [...PLAYGROUND.reviewers] },
+    // Progress updates go on for as long as the playground runs: keep only the recent calls.
+    keepCalls: 500,
     channels: [{ id: PLAYGROUND.approvalsChannel, name: PLAYGROUND.approvalsChannelName, members: PLAYGROUND.personas.map((p) => p.id) }],
   });
-  const api = standin.requestListener(PREFIX);
-  const slackSide = (req: IncomingMessage, res: ServerResponse) => api(req, res);
+  const slackSide = standin.requestListener(PREFIX);
 
   const routes: Route[] = [
     { method: "POST", pattern: `${PREFIX}/api/:method`, raw: slackSide },

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AppTransport } from "./app-transport.js";
 import { checkMessage, checkOptionsResponse, checkView, type BlockKitProblem } from "./block-kit.js";
 import { RateLimiter } from "./rate-limits.js";
-import { WebApi, initialValue, type ApiCall, type Args } from "./web-api.js";
+import { WebApi, fromJsonText, initialValue, type ApiCall, type Args } from "./web-api.js";
 import { Workspace, type EphemeralMessage, type Message, type OpenView, type WorkspaceSeed } from "./workspace.js";
 
 /**
@@ -28,6 +28,8 @@ export interface StandinOptions extends WorkspaceSeed {
   now?: () => number;
   /** Socket Mode: the address apps.connections.open hands out. */
   socketModeUrl?: () => string;
+  /** How many Web API calls `calls` keeps, newest last; unbounded (tests) unless said. A long playground session keeps a few. */
+  keepCalls?: number;
   /** The stand-in's own base address (for response_url), e.g. http://127.0.0.1:4000. */
   baseUrl?: string;
 }
@@ -131,7 +133,7 @@ export class SlackStandin {
     const reply = this.api.call(method, args, token);
     const body = reply.body as { ok: boolean; error?: string; response_metadata?: { messages?: string[] } };
     const call: ApiCall = { method, args, ok: body.ok, error: body.error, messages: body.response_metadata?.messages };
-    this.calls.push(call);
+    this.record(call);
     if (!body.ok && reply.status !== 429) this.refusals.push({ where: method, error: body.error ?? "unknown", messages: call.messages ?? [] });
     if (body.ok) this.changed();
     return reply;
@@ -143,6 +145,12 @@ export class SlackStandin {
    */
   failNext(method: string, outage: Outage) {
     this.outages.set(method, [...(this.outages.get(method) ?? []), outage]);
+  }
+
+  private record(call: ApiCall) {
+    this.calls.push(call);
+    const keep = this.options.keepCalls ?? Number.POSITIVE_INFINITY;
+    if (this.calls.length > keep) this.calls.splice(0, this.calls.length - keep);
   }
 
   /** Serves the Web API at `<prefix>/api/<method>` and response URLs at `<prefix>/respond/<id>`. */
@@ -167,7 +175,7 @@ export class SlackStandin {
       const delayMs = outage?.delayMs ?? this.latencyMs;
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (outage) {
-        this.calls.push({ method: api[1]!, args, ok: false, error: outage.error });
+        this.record({ method: api[1]!, args, ok: false, error: outage.error });
         res.writeHead(outage.status, { "content-type": "application/json", ...(outage.retryAfter ? { "retry-after": String(outage.retryAfter) } : {}) });
         res.end(JSON.stringify({ ok: false, error: outage.error }));
         return;
@@ -192,9 +200,9 @@ export class SlackStandin {
 
   /** A person clicks a button (or a link button) in a message, an ephemeral message or a modal. */
   async click(user: string, surface: Surface, actionId: string): Promise<void> {
-    const { element, blockId, blocks } = this.findElement(surface, actionId);
+    const { element, blockId } = this.findElement(surface, actionId);
     if (element.type !== "button") throw new Error(`${actionId} is a ${String(element.type)}, not a button`);
-    await this.sendAction(user, surface, blocks, {
+    await this.sendAction(user, surface, {
       type: "button",
       action_id: actionId,
       block_id: blockId,
@@ -206,8 +214,8 @@ export class SlackStandin {
 
   /** A person picks an option in a select menu, overflow menu or radio group outside an input block. */
   async pick(user: string, surface: Surface, actionId: string, option: { text: unknown; value: string }): Promise<void> {
-    const { element, blockId, blocks } = this.findElement(surface, actionId);
-    await this.sendAction(user, surface, blocks, { type: element.type, action_id: actionId, block_id: blockId, selected_option: option });
+    const { element, blockId } = this.findElement(surface, actionId);
+    await this.sendAction(user, surface, { type: element.type, action_id: actionId, block_id: blockId, selected_option: option });
   }
 
   /** A person types in an external select: the app's options, checked as Slack checks them. */
@@ -388,7 +396,7 @@ export class SlackStandin {
       else if (original) this.workspace.messages.splice(this.workspace.messages.findIndex((m) => m.channel === original.channel && m.ts === original.ts), 1);
       return { status: 200, text: "ok" };
     }
-    const blocks = typeof body.blocks === "string" ? safeJson(body.blocks) : body.blocks;
+    const blocks = fromJsonText(body.blocks);
     const { problems } = checkMessage({ text: body.text, blocks });
     if (problems.length > 0) {
       this.refuse("response_url", "invalid_blocks", problems);
@@ -470,7 +478,7 @@ export class SlackStandin {
     };
   }
 
-  private async sendAction(user: string, surface: Surface, _blocks: unknown[], action: Record<string, unknown>) {
+  private async sendAction(user: string, surface: Surface, action: Record<string, unknown>) {
     this.assertSees(user, surface);
     const viewId = "viewId" in surface ? surface.viewId : undefined;
     const original = "viewId" in surface ? undefined : "ephemeral" in surface ? { ephemeral: surface.ephemeral } : { channel: surface.channel, ts: surface.ts };
@@ -548,7 +556,7 @@ export class SlackStandin {
         ...(block.element ? [block.element as Record<string, unknown>] : []),
       ];
       const element = candidates.find((e) => e.action_id === actionId);
-      if (element) return { element, blockId, blocks };
+      if (element) return { element, blockId };
     }
     throw new Error(`no element ${actionId} where the person looks; they cannot click what is not there`);
   }
@@ -599,18 +607,10 @@ function requiredInputErrors(open: OpenView): Record<string, string> {
   return errors;
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
 function decodeBody(raw: string, contentType: string | undefined): Record<string, unknown> {
   if (!raw) return {};
   if (contentType?.includes("application/json")) {
-    const parsed = safeJson(raw);
+    const parsed = fromJsonText(raw);
     return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
   }
   return Object.fromEntries(new URLSearchParams(raw));

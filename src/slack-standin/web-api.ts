@@ -47,8 +47,8 @@ function invalidArguments(lines: string[]): SlackError {
   return new SlackError("invalid_arguments", asErrorMessages(lines));
 }
 
-/** Form-encoded calls carry objects as JSON strings; JSON calls carry them as they are. */
-function parsed(value: unknown): unknown {
+/** Form-encoded calls carry objects as JSON strings; JSON calls carry them as they are. Text that is not JSON stays text. */
+export function fromJsonText(value: unknown): unknown {
   if (typeof value !== "string") return value;
   try {
     return JSON.parse(value);
@@ -245,7 +245,7 @@ export class WebApi {
 
     "usergroups.users.list": (args) => {
       if (!this.ws.scopes.has("usergroups:read")) throw new SlackError("missing_scope", [], { needed: "usergroups:read" });
-      const members = this.ws.membersOf(required(args, "usergroup"));
+      const members = this.ws.userGroups.get(required(args, "usergroup"));
       if (!members) throw new SlackError("no_such_subteam");
       return { users: [...members] };
     },
@@ -282,7 +282,7 @@ export class WebApi {
   }
 
   private checkedMessage(method: string, args: Args): { text: string; blocks: unknown[] } {
-    const blocks = args.blocks === undefined ? undefined : parsed(args.blocks);
+    const blocks = args.blocks === undefined ? undefined : fromJsonText(args.blocks);
     const { problems, warnings } = checkMessage({ text: args.text, blocks });
     if (problems.some((p) => p.pointer === "/text")) throw new SlackError("msg_too_long", asErrorMessages(describe(problems)));
     if (problems.some((p) => p.pointer === "")) throw new SlackError("no_text");
@@ -292,7 +292,7 @@ export class WebApi {
   }
 
   private checkedView(args: Args): Record<string, unknown> {
-    const view = parsed(args.view);
+    const view = fromJsonText(args.view);
     if (view === undefined) throw invalidArguments(["missing required field: view"]);
     const problems = checkView(view);
     if (problems.length > 0) throw invalidArguments(describe(problems));

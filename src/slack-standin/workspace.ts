@@ -199,9 +199,4 @@ export class Workspace {
     const open = [...this.views.values()].filter((v) => v.user === user && v.type === "modal" && !v.closed);
     return open.at(-1);
   }
-
-  /** Everyone the ids name: users directly, user groups through their members. */
-  membersOf(group: string): string[] | undefined {
-    return this.userGroups.get(group);
-  }
 }

@@ -205,3 +205,12 @@ describe("the stand-in's Web API", () => {
     expect(slack.refusals).toEqual([]);
   });
 });
+
+describe("the record of calls", () => {
+  it("keeps only the newest calls when told to, as the long-running playground is", () => {
+    const slack = new SlackStandin({ botToken: TOKEN, keepCalls: 3, channels: [{ id: "CPUBLIC", name: "approvals" }] });
+    for (let i = 0; i < 5; i += 1) slack.callApi("chat.postMessage", { channel: "CPUBLIC", text: `m${i}` }, TOKEN);
+    expect(slack.calls.map((c) => c.args.text)).toEqual(["m2", "m3", "m4"]);
+    expect(slack.workspace.history("CPUBLIC")).toHaveLength(5);
+  });
+});

@@ -57,7 +57,7 @@ export function viewOf(call: ApiCall): Record<string, unknown> {
   return typeof view === "string" ? JSON.parse(view) : (view as Record<string, unknown>);
 }
 
-/** A test fails on anything real Slack would have refused, unless it said it expects exactly that. */
+/** What Slack refused, readably: a test fails on any of it. */
 export function describeRefusals(refusals: Refusal[]): string {
   return refusals.map((r) => `${r.where}: ${r.error}${r.messages.length ? `\n    ${r.messages.join("\n    ")}` : ""}`).join("\n");
 }

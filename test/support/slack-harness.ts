@@ -39,8 +39,6 @@ export interface SlackHarness {
   approvalMessage(sendingId: string): Promise<{ channel: string; ts: string }>;
   /** The modal on top of the person's screen; fails when none is open. */
   modal(user: string): OpenView;
-  /** Takes the refusals a test provoked on purpose; any other refusal fails the test at close(). */
-  takeRefusals(where: string): ReturnType<SlackStandin["refusals"]["slice"]>;
   close(): Promise<void>;
 }
 
@@ -102,11 +100,6 @@ export async function startSlackHarness(
       const open = slack.modalOf(user);
       if (!open) throw new Error(`${user} has no modal open`);
       return open;
-    },
-    takeRefusals(where) {
-      const taken = slack.refusals.filter((r) => r.where === where);
-      for (const refusal of taken) slack.refusals.splice(slack.refusals.indexOf(refusal), 1);
-      return taken;
     },
     async close() {
       await app.stop();
