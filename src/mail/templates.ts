@@ -1,5 +1,6 @@
 import Handlebars from "handlebars";
 import { compile as compileHtmlToText } from "html-to-text";
+import { variableReferences } from "./template-variables.js";
 
 /** One Handlebars environment of sendgate's own: nothing registered globally leaks into it. */
 const handlebars = Handlebars.create();
@@ -90,40 +91,17 @@ export function compileSending(sources: TemplateSources): CompiledSending {
   };
 }
 
-type Node = { type: string; [key: string]: unknown };
+/** Helpers and keywords, not recipient variables. */
+const NOT_VARIABLES = new Set(["if", "unless", "each", "with", "lookup", "log", "else", "this"]);
+/** Inside these blocks names refer to the iterated item (or the given object), not to the recipient's variables. */
+const SCOPE_BLOCKS = new Set(["each", "with"]);
 
 /** The top-level variable names a template reads (`{{firstName}}`, `{{#if vip}}`), for the analysis and preview. */
 export function templateVariables(sources: TemplateSources): string[] {
   const names = new Set<string>();
-  const helpers = new Set(["if", "unless", "each", "with", "lookup", "log", "else", "this"]);
-  const visit = (node: unknown, depth: number): void => {
-    if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach((child) => visit(child, depth));
-    const n = node as Node;
-    if (n.type === "PathExpression") {
-      const path = n as unknown as { parts: string[]; data: boolean; depth: number; original: string };
-      const first = path.parts[0];
-      if (!path.data && path.depth === 0 && depth === 0 && first && !helpers.has(first)) names.add(first);
-      return;
-    }
-    // Inside {{#each}} / {{#with}} names refer to the iterated item, not to the recipient's variables.
-    const isScopeBlock =
-      n.type === "BlockStatement" &&
-      ["each", "with"].includes(((n.path as { original?: string }) ?? {}).original ?? "");
-    for (const [key, value] of Object.entries(n)) {
-      if (key === "loc") continue;
-      const inner = isScopeBlock && (key === "program" || key === "inverse") ? depth + 1 : depth;
-      visit(value, inner);
-    }
-  };
-  for (const part of ["subject", "html", "text"] as const) {
-    const source = sources[part];
-    if (!source) continue;
-    try {
-      visit(handlebars.parse(source), 0);
-    } catch {
-      // A template that does not parse has no variables to list; checkTemplates reports it.
-    }
+  for (const { name, blocks } of variableReferences(sources)) {
+    if (blocks.some((helper) => SCOPE_BLOCKS.has(helper)) || NOT_VARIABLES.has(name)) continue;
+    names.add(name);
   }
   return [...names].sort();
 }

@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
-import { analyzeSending as analyzeContent, createRecipientStatsCollector, type Analysis } from "../mail/analysis.js";
+import { analyzeSending as analyzeContent, createRecipientStatsCollector, type Analysis } from "../mail/analysis/index.js";
 import { templateVariables } from "../mail/templates.js";
 import { parseVars } from "../mail/message.js";
 import { placeholders, queryAlongIndex } from "./index-walk.js";

@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
-import type { Analysis } from "../mail/analysis.js";
+import type { Analysis } from "../mail/analysis/index.js";
 import { analyzeSending } from "./analyze-sending.js";
 
 /** Reads a sending's analysis, made once per content: stored with the content hash it describes. */

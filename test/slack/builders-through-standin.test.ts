@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Analysis } from "../../src/mail/analysis.js";
+import type { Analysis } from "../../src/mail/analysis/index.js";
 import type { RecipientPreview } from "../../src/sendings/preview-recipient.js";
 import type { DeliveryProgress, SendingEvent } from "../../src/sendings/ports.js";
 import type { SendingView } from "../../src/sendings/sending-view.js";

@@ -1,5 +1,5 @@
 import type { types } from "@slack/bolt";
-import type { Analysis } from "../../mail/analysis.js";
+import type { Analysis } from "../../mail/analysis/index.js";
 import type { RecipientPreview } from "../../sendings/preview-recipient.js";
 import { Limits, formatAddress, formatCount, mrkdwn, plain, safeMrkdwn, slackDate, truncate } from "../format.js";
 import { ActionId, BlockId, CallbackId, InputActionId } from "../ids.js";

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  GMAIL_CLIP_BYTES,
-  analyzeSending,
-  createRecipientStatsCollector,
-  linkProblem,
-  type AnalysisInput,
-  type CheckId,
-} from "../../src/mail/analysis.js";
-import { templateVariables, type TemplateSources } from "../../src/mail/templates.js";
+import { analyzeSending } from "../../../src/mail/analysis/checks.js";
+import { createRecipientStatsCollector } from "../../../src/mail/analysis/recipient-stats.js";
+import { GMAIL_CLIP_BYTES, type AnalysisInput, type CheckId } from "../../../src/mail/analysis/types.js";
+import { templateVariables, type TemplateSources } from "../../../src/mail/templates.js";
 
 type Recipient = { email: string; vars?: Record<string, unknown> };
 
@@ -123,12 +118,6 @@ describe("analyzeSending", () => {
     expect(tripped).toEqual(["duplicate-addresses"]);
   });
 
-  it("lists the mixed-case addresses whose lower-case twins the caller must look up", () => {
-    const collector = createRecipientStatsCollector([]);
-    for (const email of ["ann@example.com", "Ann@example.com", "bob@example.com"]) collector.add({ email, vars: {} });
-    expect(collector.mixedCaseAddresses()).toEqual(["Ann@example.com"]);
-  });
-
   it("warns when the HTML of the largest recipient is over Gmail's clipping size", () => {
     const bio = "x".repeat(GMAIL_CLIP_BYTES);
     const { check, tripped } = analyze({ html: `${CLEAN.html}{{#if bio}}<p>{{bio}}</p>{{/if}}` }, [...PEOPLE, person(4, { bio })]);
@@ -172,24 +161,6 @@ describe("analyzeSending", () => {
     expect(links.evidence).toMatch(/^6 of 13 links are malformed or not https: http:\/\/acme.test\/old \(not https\); www.acme.test \(relative/);
     expect(links.evidence).not.toContain("commented");
     expect(tripped).toEqual(["links"]);
-  });
-
-  it.each([
-    ["https://acme.test/x?a=1&amp;b=2", null],
-    ["https://acme.test/u/{{id}}", null],
-    ["{{url}}", null],
-    ["mailto:help@acme.test", null],
-    ["#top", null],
-    ["http://acme.test", "not https"],
-    ["ftp://acme.test/file", "ftp: is not https"],
-    ["//acme.test/x", "no scheme"],
-    ["/relative/path", "relative: means nothing in an email"],
-    ["https://localhost/x", 'no such host "localhost"'],
-    ["data:text/html,hi", "data: link"],
-    ["mailto:", "empty address"],
-    ["  ", "empty"],
-  ])("judges the link %j", (href, problem) => {
-    expect(linkProblem(href)).toBe(problem);
   });
 
   it("warns of images without alt text, and accepts alt=\"\" for decorative ones", () => {
