@@ -5,6 +5,15 @@ import tseslint from "typescript-eslint";
 // because a later rule for the same files replaces an earlier one.
 const standinOnlyInPlayground = { group: ["**/slack-standin/**"], message: "Only the playground and the tests use the Slack stand-in." };
 
+const SLACK = ["@slack/*"];
+const DATABASE = ["@prisma/*", "pg", "better-sqlite3", "**/generated/**"];
+
+/** A layer's dependency rule: the modules its files may not import (the stand-in rule included). */
+const layer = (files, message, forbidden) => ({
+  files: [files],
+  rules: { "no-restricted-imports": ["error", { patterns: [{ group: forbidden, message }, standinOnlyInPlayground] }] },
+});
+
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "data/", "src/db/generated/", "coverage/"] },
   js.configs.recommended,
@@ -30,35 +39,19 @@ export default tseslint.config(
     // The stand-in is Slack's far side: only the playground (and the tests) may load it, never the product's code paths.
     files: ["src/**/*.ts"],
     ignores: ["src/slack-standin/**", "src/playground/**", "src/sendgate.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [standinOnlyInPlayground] }],
-    },
+    rules: { "no-restricted-imports": ["error", { patterns: [standinOnlyInPlayground] }] },
   },
-  {
-    // The domain is pure: no Slack, Prisma, HTTP or SMTP.
-    files: ["src/domain/**"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            { group: ["@slack/*", "@prisma/*", "*/db/*", "nodemailer", "node:http", "pg", "better-sqlite3"], message: "The domain is pure: no Slack, Prisma, HTTP or SMTP." },
-            standinOnlyInPlayground,
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Mail work (rendering, message building, analysis, transport) stands alone: no engine, Slack or database.
-    files: ["src/mail/**"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: [{ group: ["**/sender/**", "**/slack/**", "**/db/**", "@slack/*", "@prisma/*", "pg", "better-sqlite3"], message: "src/mail imports nothing from the engine, Slack or the database." }, standinOnlyInPlayground] },
-      ],
-    },
-  },
+  layer("src/domain/**", "The domain is pure: no other layer, no Slack, Prisma, HTTP or SMTP.", [
+    "**/sendings/**", "**/slack/**", "**/http/**", "**/mail/**", "**/sender/**", "**/db/**", "**/config.js",
+    ...SLACK, ...DATABASE, "nodemailer", "node:http",
+  ]),
+  layer("src/sendings/**", "Use cases import no Slack, HTTP or engine code.", ["**/slack/**", "**/http/**", "**/sender/**", ...SLACK, "node:http"]),
+  layer("src/mail/**", "src/mail imports nothing from the engine, Slack or the database.", ["**/sender/**", "**/slack/**", "**/db/**", ...SLACK, ...DATABASE]),
+  layer("src/sender/**", "The engine sees its store, mailer, notifier and clock ports only: no database, no Slack.", [
+    "**/db/**", "**/slack/**", "**/http/**", ...SLACK, ...DATABASE,
+  ]),
+  layer("src/slack/**", "Slack code calls use cases and reads views through them: no database module.", ["**/db/**", "**/http/**", ...DATABASE]),
+  layer("src/http/**", "HTTP code calls use cases: no database module, no Slack.", ["**/db/**", "**/slack/**", ...SLACK, ...DATABASE]),
   {
     // The Slack stand-in is written from Slack's documentation, apart from the code it checks: a mistake
     // in sendgate's block builders or limits must not be shared by the code that refuses it.
@@ -68,13 +61,6 @@ export default tseslint.config(
         "error",
         { patterns: [{ group: ["**/slack/**", "@slack/*"], message: "The stand-in imports nothing from sendgate's Slack code or Slack's SDKs." }] },
       ],
-    },
-  },
-  {
-    // Listeners are thin: they call use cases, never the database.
-    files: ["src/slack/**"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@prisma/*", "*/db/generated/*"], message: "Listeners are thin: they call use cases, never the database." }, standinOnlyInPlayground] }],
     },
   },
   {

@@ -18,7 +18,7 @@ import { compileSending } from "../src/mail/templates.js";
 import { createMailer, poolOptions, type OutgoingMessage } from "../src/mail/transport.js";
 import { createSenderEngine } from "../src/sender/engine.js";
 import { buildMessage, parseVars, unsubscribeUrlFor } from "../src/mail/message.js";
-import { createPrismaSenderStore } from "../src/sender/prisma-store.js";
+import { createTestSenderStore } from "../test/support/db-paths.js";
 import type { SenderSettings } from "../src/sender/settings.js";
 import { silentNotifier, systemClock } from "../src/sendings/ports.js";
 
@@ -155,7 +155,7 @@ async function bare(sinkUrl: string, messages: OutgoingMessage[]): Promise<Measu
 }
 
 async function engine(db: Database, sinkUrl: string, sendingId: string, count: number): Promise<Measure> {
-  const store = createPrismaSenderStore(db);
+  const store = createTestSenderStore(db);
   // Production defaults, but no rate limit: the bench measures how fast the engine can go.
   const settings: SenderSettings = {
     rate: 1_000_000,

@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { migrate } from "../src/db/migrate.js";
-import { openSqliteConnection } from "../src/db/recipient-bulk.js";
+import { openSqliteConnection } from "../src/db/sqlite-connection.js";
 
 const BENCH_TOKEN = `bench-${randomBytes(12).toString("hex")}`;
 const ROWS = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
@@ -132,8 +132,7 @@ async function throughSendgate(databaseUrl: string): Promise<Figures> {
 
 /** The floor: a plain prepared INSERT of the same rows in one better-sqlite3 transaction. */
 function rawSqlite(file: string): Figures {
-  const db = openSqliteConnection(file, { timeout: 10_000 });
-  db.pragma("journal_mode = WAL");
+  const db = openSqliteConnection(file);
   const now = new Date().toISOString();
   db.prepare(
     `INSERT INTO "Sending" ("id","name","subject","fromEmail","html","launchAt","requestedBy","contentHash","recipientsDigest","updatedAt")

@@ -8,6 +8,7 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/database.js";
 import { createHttpServer } from "../src/http/server.js";
 import { silentNotifier, systemClock } from "../src/sendings/ports.js";
+import { createTestRecipientBulk } from "../test/support/db-paths.js";
 
 const config = loadConfig({
   DATABASE_URL: process.env.DATABASE_URL,
@@ -18,7 +19,8 @@ const config = loadConfig({
   API_TOKENS: process.env.BENCH_API_TOKEN,
 });
 const db = await openDatabase(config.databaseUrl);
-const server = createHttpServer({ db, config, notifier: silentNotifier, clock: systemClock, log: pino({ level: process.env.BENCH_LOG_LEVEL ?? "warn" }) });
+const recipients = createTestRecipientBulk(db);
+const server = createHttpServer({ db, recipients, config, notifier: silentNotifier, clock: systemClock, log: pino({ level: process.env.BENCH_LOG_LEVEL ?? "warn" }) });
 
 let peakRss = process.memoryUsage().rss;
 let startRss = peakRss;
@@ -49,6 +51,6 @@ process.on("message", (message: { type: string }) => {
   if (message.type === "stop") {
     clearInterval(sampler);
     server.close();
-    void db.close().then(() => process.exit(0));
+    void recipients.close().then(() => db.close()).then(() => process.exit(0));
   }
 });

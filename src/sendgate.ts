@@ -4,15 +4,17 @@ import cron from "node-cron";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
-import { closeRecipientBulk } from "./db/recipient-bulk.js";
+import { createPostgresPool } from "./db/pools.js";
+import { createRecipientBulk } from "./db/recipient-bulk.js";
+import { createPrismaSenderStore } from "./db/sender-store/prisma-sender-store.js";
 import { configureServer, createHttpHandler } from "./http/server.js";
 import { previewLinkKey, previewLinkUrl } from "./http/preview-links.js";
 import { previewRoutes } from "./http/preview-routes.js";
 import { createMailer, type Mailer } from "./mail/transport.js";
 import { createSendingAnalyzer } from "./sendings/current-analysis.js";
 import { remindApprovers } from "./sendings/remind-approvers.js";
+import { createSendingViews } from "./sendings/sending-view.js";
 import { createSenderEngine, type SenderEngine } from "./sender/engine.js";
-import { createPrismaSenderStore } from "./sender/prisma-store.js";
 import { startSenderLoop } from "./sender/scheduler.js";
 import { senderSettingsFrom } from "./sender/settings.js";
 import { systemClock, type Clock } from "./sendings/ports.js";
@@ -84,15 +86,21 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   }
 
   const db = options.db ?? (await openDatabase(config.databaseUrl));
-  const slack = await createSlackApp(config, log);  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
+  // PostgreSQL: beside Prisma's own pool, the two paths that bypass Prisma each get a small pool,
+  // so that a million-row upload never takes the connections delivery needs, nor the reverse.
+  const pools =
+    db.provider === "postgresql" ? { delivery: createPostgresPool(db.url, 6), uploads: createPostgresPool(db.url, 4) } : undefined;
+  const recipients = createRecipientBulk(db, { pool: pools?.uploads });
+  const slack = await createSlackApp(config, log);
+  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
+  const views = createSendingViews(db, config.approval.requiredApprovals);
   const notifier = createSlackNotifier({
     analyzer,
     approvers: config.approval.approvers,
     client: slack.client,
-    db,
+    views,
     log,
     approvalsChannel: config.slack.approvalsChannel,
-    requiredApprovals: config.approval.requiredApprovals,
     progressIntervalMs: options.progressIntervalMs,
     clock,
   });
@@ -108,6 +116,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     notifier,
     mailer,
     analyzer,
+    views,
     unsubscribeUrl: config.mail.unsubscribeUrl,
     approvers: createApproverDirectory(slack.client, config.approval.approvers, log),
     policy: { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval },
@@ -122,6 +131,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
 
   listeners.serve = createHttpHandler({
     ...deps,
+    recipients,
     config,
     slackListener: slack.requestListener,
     extraRoutes: [
@@ -132,7 +142,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   playground?.connect(`${baseUrl}/slack/events`, config.slack.signingSecret ?? "");
   await slack.start();
 
-  const store = createPrismaSenderStore(db);
+  const store = createPrismaSenderStore(db, { pool: pools?.delivery });
   const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config) });
   const stopSenderLoop = options.runSenderLoop === false ? () => engine.stop() : startSenderLoop(engine, config.sender.cron, log);
 
@@ -181,7 +191,8 @@ export async function startSendgate(configured: Config, options: StartOptions): 
       await store.close();
       await notifier.flush();
       notifier.close();
-      await closeRecipientBulk(db);
+      await recipients.close();
+      await Promise.all([pools?.delivery.end(), pools?.uploads.end()]);
       if (!options.db) await db.close();
     },
   };

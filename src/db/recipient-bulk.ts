@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
+import type pg from "pg";
 import type { Database, Prisma, Tx } from "./database.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { sqliteFile } from "./provider.js";
+import { openSqliteConnection, retryWhileBusy, type SqliteConnection } from "./sqlite-connection.js";
 
 /**
  * Bulk recipient writes, bypassing Prisma's createMany (about 8,000 rows/s, far too slow for a
@@ -60,12 +60,30 @@ const PUBLISH_TRANSACTION = { timeout: 10 * 60_000, maxWait: 60_000 };
 /** Uploads older than this are abandoned (the process died mid-upload) and are removed by the next upload. */
 const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 
-export async function appendRecipientsAtomically<T>(db: Database, work: AtomicAppend<T>, now = new Date()): Promise<T> {
-  return db.provider === "sqlite" ? appendThroughStaging(db, work, now) : appendInOneTransaction(db, work);
+/** Appends recipient lists atomically; one per process, created by the composition root. */
+export interface RecipientBulk {
+  append<T>(work: AtomicAppend<T>, now?: Date): Promise<T>;
+  close(): Promise<void>;
 }
 
-async function appendThroughStaging<T>(db: Database, work: AtomicAppend<T>, now: Date): Promise<T> {
-  const stager = sqliteStagerFor(db);
+/** On PostgreSQL, `pool` is the uploads' own pool (the composition root creates it). */
+export function createRecipientBulk(db: Database, options: { pool?: pg.Pool } = {}): RecipientBulk {
+  if (db.provider === "sqlite") {
+    const stager = new SqliteStager(sqliteFile(db.url));
+    return {
+      append: (work, now = new Date()) => appendThroughStaging(db, stager, work, now),
+      close: async () => stager.close(),
+    };
+  }
+  if (!options.pool) throw new Error("Bulk uploads on PostgreSQL need a pool of their own.");
+  const bulk = createPostgresBulk(options.pool);
+  return {
+    append: (work) => appendInOneTransaction(bulk, work),
+    close: () => bulk.close(),
+  };
+}
+
+async function appendThroughStaging<T>(db: Database, stager: SqliteStager, work: AtomicAppend<T>, now: Date): Promise<T> {
   const uploadId = `upl_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`;
   await stager.begin(uploadId, work.sendingId, new Date(now.getTime() - ABANDONED_AFTER_MS));
   let fresh = 0;
@@ -102,8 +120,7 @@ async function publishStaged(tx: Tx, uploadId: string, sendingId: string): Promi
     ON CONFLICT ("sendingId", "email") DO NOTHING`;
 }
 
-async function appendInOneTransaction<T>(db: Database, work: AtomicAppend<T>): Promise<T> {
-  const bulk = postgresBulkFor(db);
+async function appendInOneTransaction<T>(bulk: PostgresBulk, work: AtomicAppend<T>): Promise<T> {
   return bulk.prisma.$transaction(async (tx) => {
     // The rows travel over the transaction's own connection as plain pg queries: through Prisma's
     // raw queries the same INSERTs take about twice as long.
@@ -147,53 +164,9 @@ async function appendInOneTransaction<T>(db: Database, work: AtomicAppend<T>): P
   }, UPLOAD_TRANSACTION);
 }
 
-/** Closes the bulk connections opened for this database (the composition root calls it on shutdown). */
-export async function closeRecipientBulk(db: Database): Promise<void> {
-  const sqlite = sqliteStagers.get(db);
-  sqliteStagers.delete(db);
-  sqlite?.close();
-  const postgres = postgresBulks.get(db);
-  postgresBulks.delete(db);
-  await postgres?.close();
-}
-
 // --- SQLite ---------------------------------------------------------------------------------
 
-/** The slice of better-sqlite3 used here (it ships without types; it comes with Prisma's adapter). */
-export interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
-  get(...params: unknown[]): unknown;
-}
-export interface SqliteConnection {
-  prepare(sql: string): SqliteStatement;
-  pragma(source: string): unknown;
-  exec(sql: string): void;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) & { immediate(...args: A): R };
-  close(): void;
-}
-
-const requireFromAdapter = createRequire(createRequire(import.meta.url).resolve("@prisma/adapter-better-sqlite3"));
-
-/** Opens a better-sqlite3 connection of our own beside Prisma's. */
-export function openSqliteConnection(file: string, options: { timeout?: number } = {}): SqliteConnection {
-  const BetterSqlite3 = requireFromAdapter("better-sqlite3") as new (file: string, options: { timeout: number }) => SqliteConnection;
-  return new BetterSqlite3(file, { timeout: options.timeout ?? 0 });
-}
-
-const isBusy = (error: unknown) => /^SQLITE_BUSY|^SQLITE_LOCKED/.test((error as { code?: string }).code ?? "");
-const BUSY_GIVE_UP_MS = 30_000;
 const DISCARD_SLICE = 20_000;
-
-const sqliteStagers = new WeakMap<Database, SqliteStager>();
-
-function sqliteStagerFor(db: Database): SqliteStager {
-  let stager = sqliteStagers.get(db);
-  if (!stager) {
-    stager = new SqliteStager(sqliteFile(db.url));
-    sqliteStagers.set(db, stager);
-  }
-  return stager;
-}
 
 class SqliteStager {
   #connection: SqliteConnection | undefined;
@@ -235,38 +208,21 @@ class SqliteStager {
 
   private get statements() {
     if (!this.#statements) {
-      // No busy timeout: it would block the event loop while the lock holder, often a Prisma
-      // transaction in this very process, waits for that loop to finish. We retry asynchronously instead.
-      const connection = openSqliteConnection(this.file, { timeout: 0 });
-      connection.pragma("journal_mode = WAL");
-      connection.pragma("foreign_keys = ON");
+      const connection = openSqliteConnection(this.file);
       this.#connection = connection;
       this.#statements = this.prepare(connection);
     }
     return this.#statements;
   }
 
-  /** Runs a short synchronous write, waiting asynchronously while another connection holds the write lock. */
-  private async write<R>(work: () => R): Promise<R> {
-    const giveUpAt = Date.now() + BUSY_GIVE_UP_MS;
-    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
-      try {
-        return work();
-      } catch (error) {
-        if (!isBusy(error) || Date.now() > giveUpAt) throw error;
-        await sleep(wait);
-      }
-    }
-  }
-
   async begin(uploadId: string, sendingId: string, abandonedBefore: Date) {
     const { begin } = this.statements;
-    await this.write(() => begin.immediate(uploadId, sendingId, abandonedBefore.toISOString()));
+    await retryWhileBusy(() => begin.immediate(uploadId, sendingId, abandonedBefore.toISOString()));
   }
 
   async stage(uploadId: string, rows: readonly RecipientRow[]) {
     const { stage } = this.statements;
-    return this.write(() => stage.immediate(uploadId, rows));
+    return retryWhileBusy(() => stage.immediate(uploadId, rows));
   }
 
   async discard(uploadId: string) {
@@ -276,11 +232,11 @@ class SqliteStager {
     // the write lock and the event loop for seconds.
     if (lo !== null && hi !== null) {
       for (let from = lo; from <= hi; from += DISCARD_SLICE) {
-        await this.write(() => deleteRange(uploadId, from, from + DISCARD_SLICE));
+        await retryWhileBusy(() => deleteRange(uploadId, from, from + DISCARD_SLICE));
         await sleep(0);
       }
     }
-    await this.write(() => deleteUpload(uploadId));
+    await retryWhileBusy(() => deleteUpload(uploadId));
   }
 
   close() {
@@ -299,18 +255,11 @@ interface PostgresBulk {
   close(): Promise<void>;
 }
 
-const postgresBulks = new WeakMap<Database, PostgresBulk>();
-
 /**
- * A Prisma client of its own on a pg pool we hold, so that a transaction's connection can be found
+ * A Prisma client of its own on the uploads' pool, so that a transaction's connection can be found
  * (by its backend process id) and the bulk INSERTs sent on it directly, inside that transaction.
  */
-function postgresBulkFor(db: Database): PostgresBulk {
-  const existing = postgresBulks.get(db);
-  if (existing) return existing;
-  const pool = new pg.Pool({ connectionString: db.url, max: 4, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-  // An idle connection that the server closes (restart, failover) must not crash the process; the next query reconnects.
-  pool.on("error", () => {});
+function createPostgresBulk(pool: pg.Pool): PostgresBulk {
   const connections = new Set<pg.PoolClient>();
   pool.on("connect", (client) => connections.add(client as pg.PoolClient));
   pool.on("remove", (client) => connections.delete(client as pg.PoolClient));
@@ -327,6 +276,5 @@ function postgresBulkFor(db: Database): PostgresBulk {
     },
     close: () => prisma.$disconnect(),
   };
-  postgresBulks.set(db, bulk);
   return bulk;
 }

@@ -31,6 +31,13 @@ export interface ErrorResponse {
   body: { error: string; message: string } & Record<string, unknown>;
 }
 
+/** The HTTP status of a refusal; undefined for an unexpected error (a 500, logged by the caller). */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof HttpError) return error.status;
+  if (isAppError(error)) return appErrorStatus[error.code].status;
+  return undefined;
+}
+
 export function toErrorResponse(error: unknown, log: Logger): ErrorResponse {
   if (error instanceof HttpError) return { status: error.status, body: { error: error.code, message: error.message } };
   if (isAppError(error)) {

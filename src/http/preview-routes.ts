@@ -1,15 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
 import { isAppError } from "../domain/errors.js";
-import type { Clock } from "../sendings/ports.js";
+import type { UseCaseDeps } from "../sendings/deps.js";
 import { renderRecipientMessage } from "../sendings/render-recipient-message.js";
+import { httpStatusOf } from "./errors.js";
 import { verifyPreviewLink } from "./preview-links.js";
 import type { Route } from "./router.js";
 
-export interface PreviewRouteDeps {
-  db: Database;
-  clock: Clock;
+export interface PreviewRouteDeps extends Pick<UseCaseDeps, "db" | "clock"> {
   log: Logger;
   /** From previewLinkKey(config). */
   key: Buffer;
@@ -51,8 +49,9 @@ async function servePreview(deps: PreviewRouteDeps, req: IncomingMessage, res: S
     const { message } = await renderRecipientMessage(deps.db, target, { unsubscribeUrl: deps.unsubscribeUrl });
     reply(res, 200, "text/html; charset=utf-8", message.html);
   } catch (error) {
-    if (isAppError(error) && error.code === "NOT_FOUND") return reply(res, 404, "text/plain; charset=utf-8", "This sending or recipient no longer exists.");
-    if (isAppError(error) && error.code === "VALIDATION") return reply(res, 422, "text/plain; charset=utf-8", error.message);
+    const status = httpStatusOf(error);
+    if (status === 404) return reply(res, 404, "text/plain; charset=utf-8", "This sending or recipient no longer exists.");
+    if (status !== undefined && isAppError(error)) return reply(res, status, "text/plain; charset=utf-8", error.message);
     deps.log.error({ err: error, ...target }, "serving an HTML preview failed");
     reply(res, 500, "text/plain; charset=utf-8", "The preview could not be shown.");
   }

@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import { countSendingsByStatus } from "../sendings/count-sendings.js";
-import type { UseCaseDeps } from "../sendings/deps.js";
+import type { IntakeDeps } from "../sendings/deps.js";
 import { apiRoutes } from "./api-routes.js";
 import { createBearerCheck } from "./auth.js";
 import { HttpError, toErrorResponse } from "./errors.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { matchRoute, type Reply, type Route } from "./router.js";
 
-export interface HttpDeps extends UseCaseDeps {
+export interface HttpDeps extends IntakeDeps {
   config: Config;
   /** Bolt's HTTP receiver, when Slack runs in HTTP mode rather than Socket Mode. */
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;

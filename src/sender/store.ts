@@ -3,7 +3,7 @@ import type { SendingContent } from "../domain/content-hash.js";
 
 /**
  * The delivery engine's view of the database. The engine holds no SQL; the Prisma adapter
- * (prisma-store.ts) implements this. Every method that changes a sending is a compare-and-set that
+ * (src/db/sender-store) implements this. Every method that changes a sending is a compare-and-set that
  * also requires the caller to hold the sending's lease, so a process that lost its lease changes nothing.
  */
 export interface SenderStore {

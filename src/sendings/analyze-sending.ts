@@ -12,7 +12,7 @@ const LOOKUP_SIZE = 500;
 
 /**
  * The analysis of a sending as it is stored: recipients are streamed by address in pages into counts and
- * samples (never the whole list in memory), then the pure checks of src/mail/analysis.ts run.
+ * samples (never the whole list in memory), then the pure checks of src/mail/analysis/ run.
  */
 export async function analyzeSending(
   db: Database,

@@ -1,9 +1,9 @@
-import { BULK_BATCH_SIZE, appendRecipientsAtomically, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
+import { BULK_BATCH_SIZE, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
 import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
-import type { UseCaseDeps } from "./deps.js";
+import type { IntakeDeps } from "./deps.js";
 import { createBatchDigest, toRecipientRow, type BatchDigest } from "./recipient-batch.js";
 import { issuesOf, recipientLine, slackUserId } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
@@ -39,9 +39,9 @@ const REPORTED_INVALID_LINES = 20;
 /**
  * Appends recipients from a stream of NDJSON lines, all or nothing: one invalid line refuses the
  * whole upload and nothing is written. Memory stays flat whatever the list size: lines are written
- * in fixed-size batches as they arrive and become visible together (see appendRecipientsAtomically).
+ * in fixed-size batches as they arrive and become visible together (see RecipientBulk).
  */
-export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): Promise<AppendResult> {
+export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Promise<AppendResult> {
   const { db, clock, log } = deps;
   const { sendingId } = input;
   const actor = input.actor ?? API_ACTOR;
@@ -60,9 +60,7 @@ export async function appendRecipients(deps: UseCaseDeps, input: AppendInput): P
   const startedAt = performance.now();
   let received = 0;
   let readAt = startedAt;
-  const outcome = await appendRecipientsAtomically(
-    db,
-    {
+  const outcome = await deps.recipients.append({
       sendingId,
       async fill(sink) {
         received = await writeLines(input.lines, sink, digest);

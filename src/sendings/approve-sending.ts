@@ -3,7 +3,7 @@ import { statusLabel } from "../domain/sending-status.js";
 import type { UseCaseDeps } from "./deps.js";
 import { errorChecks, type SendingAnalyzer } from "./current-analysis.js";
 import type { ApprovalPolicy, ApproverDirectory } from "./ports.js";
-import { applyTransition, recordAudit } from "./transition.js";
+import { applyTransition, recordAudit } from "../db/transition.js";
 
 export interface ApproveInput {
   sendingId: string;

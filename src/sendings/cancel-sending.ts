@@ -2,7 +2,7 @@ import { AppError } from "../domain/errors.js";
 import { canApply, statusLabel } from "../domain/sending-status.js";
 import type { UseCaseDeps } from "./deps.js";
 import { requireReason } from "./reject-sending.js";
-import { applyTransition } from "./transition.js";
+import { applyTransition } from "../db/transition.js";
 
 export type PreparedChoice = "drop" | "deliver";
 

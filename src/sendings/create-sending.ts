@@ -1,11 +1,11 @@
-import { BULK_BATCH_SIZE, appendRecipientsAtomically } from "../db/recipient-bulk.js";
+import { BULK_BATCH_SIZE } from "../db/recipient-bulk.js";
 import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import type { SendingStatus } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./deps.js";
+import type { IntakeDeps } from "./deps.js";
 import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
 import { invalidInput, sendingInputSchema } from "./sending-input.js";
 import { newSendingId } from "./sending-id.js";
-import { recordAudit } from "./transition.js";
+import { recordAudit } from "../db/transition.js";
 
 export interface CreatedSending {
   id: string;
@@ -16,8 +16,8 @@ export interface CreatedSending {
 
 
 /** Takes in a sending handed over through the API: it waits for approval from here on. */
-export async function createSending(deps: UseCaseDeps, raw: unknown): Promise<CreatedSending> {
-  const { db, clock, log } = deps;
+export async function createSending(deps: IntakeDeps, raw: unknown): Promise<CreatedSending> {
+  const { clock, log } = deps;
   const parsed = sendingInputSchema(() => clock.now()).safeParse(raw);
   if (!parsed.success) throw invalidInput(parsed.error, "sending");
   const input = parsed.data;
@@ -37,9 +37,7 @@ export async function createSending(deps: UseCaseDeps, raw: unknown): Promise<Cr
   };
   const hash = contentHash(content, recipientsDigest);
 
-  await appendRecipientsAtomically(
-    db,
-    {
+  await deps.recipients.append({
       sendingId: id,
       async before(tx) {
         await tx.sending.create({

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
+import type { RecipientBulk } from "../db/recipient-bulk.js";
 import type { Clock, SendingNotifier } from "./ports.js";
 
 /** What every use case is given by the composition root. */
@@ -8,4 +9,9 @@ export interface UseCaseDeps {
   notifier: SendingNotifier;
   clock: Clock;
   log: Logger;
+}
+
+/** Intake also appends recipient lists, through the bulk path the composition root created. */
+export interface IntakeDeps extends UseCaseDeps {
+  recipients: RecipientBulk;
 }

@@ -1,6 +1,6 @@
 import { AppError } from "../domain/errors.js";
 import type { UseCaseDeps } from "./deps.js";
-import { applyTransition } from "./transition.js";
+import { applyTransition } from "../db/transition.js";
 
 export interface PauseInput {
   sendingId: string;

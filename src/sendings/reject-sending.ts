@@ -1,7 +1,7 @@
 import { AppError } from "../domain/errors.js";
 import type { UseCaseDeps } from "./deps.js";
 import type { ApproverDirectory } from "./ports.js";
-import { applyTransition } from "./transition.js";
+import { applyTransition } from "../db/transition.js";
 
 export const REASON_MAX_LENGTH = 2000;
 

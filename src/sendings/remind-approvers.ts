@@ -1,5 +1,5 @@
 import type { UseCaseDeps } from "./deps.js";
-import { recordAudit } from "./transition.js";
+import { recordAudit } from "../db/transition.js";
 
 export interface Reminder {
   sendingId: string;

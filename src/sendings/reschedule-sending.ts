@@ -3,7 +3,7 @@ import { reschedulable, statusLabel } from "../domain/sending-status.js";
 import { assertMayControl } from "./authority.js";
 import type { UseCaseDeps } from "./deps.js";
 import type { ApproverDirectory } from "./ports.js";
-import { recordAudit } from "./transition.js";
+import { recordAudit } from "../db/transition.js";
 
 /** "Edit launch date": allowed while pending or scheduled, never into the past. */
 export async function rescheduleSending(

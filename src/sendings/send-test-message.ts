@@ -6,7 +6,7 @@ import { assertMayControl } from "./authority.js";
 import type { UseCaseDeps } from "./deps.js";
 import type { ApproverDirectory } from "./ports.js";
 import { renderRecipientMessage } from "./render-recipient-message.js";
-import { recordAudit } from "./transition.js";
+import { recordAudit } from "../db/transition.js";
 
 export interface TestSendInput {
   sendingId: string;

@@ -92,3 +92,22 @@ export async function findUnpostedSendings(db: Database): Promise<string[]> {
   });
   return rows.map((r) => r.id);
 }
+
+/** What Slack (or any surface) reads and records about a sending: the port it holds instead of the database. */
+export interface SendingViews {
+  load(sendingId: string): Promise<SendingView>;
+  /** Remembers where a sending's approval message lives, so later changes update it in place. */
+  recordApprovalMessage(sendingId: string, channel: string, ts: string): Promise<void>;
+  recordProgressMessage(sendingId: string, ts: string): Promise<void>;
+  /** Pending sendings whose approval message was never posted (Slack was down when they arrived). */
+  unposted(): Promise<string[]>;
+}
+
+export function createSendingViews(db: Database, requiredApprovals: number): SendingViews {
+  return {
+    load: (sendingId) => loadSendingView(db, sendingId, requiredApprovals),
+    recordApprovalMessage: (sendingId, channel, ts) => recordSlackMessage(db, sendingId, channel, ts),
+    recordProgressMessage: (sendingId, ts) => recordProgressMessage(db, sendingId, ts),
+    unposted: () => findUnpostedSendings(db),
+  };
+}

@@ -5,7 +5,7 @@ import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContent
 import type { UseCaseDeps } from "./deps.js";
 import { invalidInput, sendingChangeSchema } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
-import { recordAudit } from "./transition.js";
+import { recordAudit } from "../db/transition.js";
 
 export interface UpdateResult {
   sendingId: string;

@@ -2,12 +2,15 @@ import type { Mailer } from "../mail/transport.js";
 import type { SendingAnalyzer } from "../sendings/current-analysis.js";
 import type { UseCaseDeps } from "../sendings/deps.js";
 import type { ApprovalPolicy, ApproverDirectory } from "../sendings/ports.js";
+import type { SendingViews } from "../sendings/sending-view.js";
 
 /** What the listeners are given: the use cases' dependencies and who may decide. */
 export interface SlackDeps extends UseCaseDeps {
   approvers: ApproverDirectory;
   policy: ApprovalPolicy;
   analyzer: SendingAnalyzer;
+  /** A sending as its Slack surfaces show it. */
+  views: SendingViews;
   /** The mailer real delivery uses; "Send me a test" goes through it too. */
   mailer: Mailer;
   unsubscribeUrl?: string;

@@ -1,8 +1,7 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
 import { systemClock, type Clock, type DeliveryProgress, type SendingEvent, type SendingNotifier } from "../sendings/ports.js";
-import { findUnpostedSendings, loadSendingView, recordProgressMessage, recordSlackMessage } from "../sendings/sending-view.js";
+import type { SendingViews } from "../sendings/sending-view.js";
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
@@ -11,10 +10,9 @@ import type { SendingAnalyzer } from "../sendings/current-analysis.js";
 
 export interface SlackNotifierOptions {
   client: webApi.WebClient;
-  db: Database;
+  views: SendingViews;
   log: Logger;
   approvalsChannel: string;
-  requiredApprovals: number;
   /** Approver user and user group IDs, mentioned when approvers are needed (reminders, content changes). */
   approvers: string[];
   analyzer: SendingAnalyzer;
@@ -38,7 +36,7 @@ export interface SlackNotifier extends SendingNotifier {
  * what was decided stands whether or not Slack heard about it.
  */
 export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifier {
-  const { client, db, log } = options;
+  const { client, views, log } = options;
   const clock = options.clock ?? systemClock;
   const queues = new Map<string, Promise<void>>();
   const pendingProgress = new Map<string, DeliveryProgress>();
@@ -60,7 +58,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   }
 
   async function upsertApprovalMessage(sendingId: string) {
-    const view = await loadSendingView(db, sendingId, options.requiredApprovals);
+    const view = await views.load(sendingId);
     const message = buildApprovalMessage(view);
     if (view.slackChannel && view.slackTs) {
       await client.chat.update({ channel: view.slackChannel, ts: view.slackTs, ...message });
@@ -68,7 +66,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     }
     const posted = await client.chat.postMessage({ channel: options.approvalsChannel, ...message, unfurl_links: false });
     if (!posted.ts || !posted.channel) throw new Error("chat.postMessage returned no ts");
-    await recordSlackMessage(db, sendingId, posted.channel, posted.ts);
+    await views.recordApprovalMessage(sendingId, posted.channel, posted.ts);
     log.info({ sendingId, channel: posted.channel, ts: posted.ts }, "approval message posted");
     return { view, channel: posted.channel, ts: posted.ts };
   }
@@ -101,7 +99,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   }
 
   async function upsertProgressMessage(sendingId: string, progress: DeliveryProgress | undefined) {
-    const view = await loadSendingView(db, sendingId, options.requiredApprovals);
+    const view = await views.load(sendingId);
     if (!view.slackChannel || !view.slackTs) return;
     const message = buildProgressMessage(view, progress, clock.now());
     if (view.progressTs) {
@@ -109,7 +107,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
       return;
     }
     const posted = await client.chat.postMessage({ channel: view.slackChannel, thread_ts: view.slackTs, ...message });
-    if (posted.ts) await recordProgressMessage(db, sendingId, posted.ts);
+    if (posted.ts) await views.recordProgressMessage(sendingId, posted.ts);
   }
 
   function flushProgress(sendingId: string) {
@@ -136,7 +134,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     },
 
     async postMissing() {
-      for (const sendingId of await findUnpostedSendings(db)) {
+      for (const sendingId of await views.unposted()) {
         await enqueue(sendingId, async () => {
           await upsertApprovalMessage(sendingId);
         });

@@ -56,7 +56,7 @@ describeEachDatabase("health, readiness, metrics and routing", (provider) => {
 
   it("has no Slack route when Slack runs in Socket Mode", async () => {
     const db = h.db;
-    const server = createHttpServer({ db, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
+    const server = createHttpServer({ db, recipients: h.deps.recipients, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, { method: "POST", body: "x" });
@@ -70,7 +70,7 @@ describeEachDatabase("health, readiness, metrics and routing", (provider) => {
   // A database that does not answer is a PostgreSQL server's missing database; SQLite would create the file.
   if (provider === "postgresql") it("readyz answers 503 when the database does not answer", async () => {
     const db = await openDatabase(databaseUrlFor(postgresUrl()!, "sendgate_does_not_exist"));
-    const server = createHttpServer({ db, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
+    const server = createHttpServer({ db, recipients: h.deps.recipients, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -2,6 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RecipientBulk } from "../../src/db/recipient-bulk.js";
+import { createTestRecipientBulk } from "../support/db-paths.js";
 import { compileSending } from "../../src/mail/templates.js";
 import { signPreviewLink } from "../../src/http/preview-links.js";
 import { PREVIEW_REFUSED, previewRoutes } from "../../src/http/preview-routes.js";
@@ -38,6 +40,7 @@ function serverWithPreviews(deps: HttpDeps, routes: Route[]): Server {
 describeEachDatabase("GET /preview/:sendingId/:recipientId", (provider) => {
   let db: TestDatabase;
   let server: Server;
+  let recipients: RecipientBulk | undefined;
   let base: string;
   let sendingId: string;
   let ann: number;
@@ -51,7 +54,8 @@ describeEachDatabase("GET /preview/:sendingId/:recipientId", (provider) => {
     otherRecipient = (await insertRecipients(db, other, [{ email: "zed@example.com", vars: { firstName: "Zed" } }]))[0]!;
     const log = pino({ level: "silent" });
     const clock = { now: () => NOW };
-    const deps = { db, clock, log, notifier: new RecordingNotifier(), config: testConfig() };
+    recipients = createTestRecipientBulk(db);
+    const deps = { db, recipients, clock, log, notifier: new RecordingNotifier(), config: testConfig() };
     server = serverWithPreviews(deps, previewRoutes({ db, clock, log, key: KEY, unsubscribeUrl: UNSUBSCRIBE_URL }));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -59,6 +63,7 @@ describeEachDatabase("GET /preview/:sendingId/:recipientId", (provider) => {
   afterAll(async () => {
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
+    await recipients?.close();
     await db?.destroy();
   });
 
@@ -121,6 +126,15 @@ describeEachDatabase("GET /preview/:sendingId/:recipientId", (provider) => {
     expect(await crossed.text()).not.toContain("Zed");
     const removed = await fetch(base + link(ann, undefined, "snd_gone000000"));
     expect(removed.status).toBe(404);
+  });
+
+  it("answers 400, as the API does for invalid content, when the stored template does not render", async () => {
+    const broken = await insertSending(db, { html: "<p>{{#if vip}}Hi</p>" });
+    const [recipient] = await insertRecipients(db, broken, [{ email: "bo@example.com", vars: {} }]);
+    const response = await fetch(base + link(recipient!, undefined, broken));
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/^The template does not render: /);
+    expectLockedDown(response.headers);
   });
 
   it("leaves the rest of the server as it was", async () => {

@@ -2,12 +2,12 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { pino } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
-import { closeRecipientBulk } from "../../src/db/recipient-bulk.js";
 import type { Provider } from "../../src/db/provider.js";
 import { createHttpServer, type HttpDeps } from "../../src/http/server.js";
-import type { UseCaseDeps } from "../../src/sendings/deps.js";
+import type { IntakeDeps } from "../../src/sendings/deps.js";
 import type { Clock, SendingEvent, SendingNotifier } from "../../src/sendings/ports.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
+import { createTestRecipientBulk } from "./db-paths.js";
 
 export const API_TOKEN = "test-token-0123456789abcdef";
 /** Tests run at a fixed instant, so "in the past" does not depend on when they run. */
@@ -39,7 +39,7 @@ export class RecordingNotifier implements SendingNotifier {
 
 export interface HttpHarness {
   db: TestDatabase;
-  deps: UseCaseDeps;
+  deps: IntakeDeps;
   notifier: RecordingNotifier;
   baseUrl: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
@@ -53,7 +53,8 @@ export async function startHttpHarness(provider: Provider, overrides: Partial<Ht
   const db = await createTestDatabase(provider);
   const notifier = new RecordingNotifier();
   const clock: Clock = { now: () => NOW };
-  const deps = { db, notifier, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) };
+  const recipients = createTestRecipientBulk(db);
+  const deps = { db, notifier, clock, recipients, log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) };
   const server: Server = createHttpServer({ ...deps, config: testConfig(overrides.env), ...overrides });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -88,7 +89,7 @@ export async function startHttpHarness(provider: Provider, overrides: Partial<Ht
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await closeRecipientBulk(db);
+      await recipients.close();
       await db.destroy();
     },
   };

@@ -3,7 +3,7 @@ import pino from "pino";
 import { openDatabase } from "../../../src/db/database.js";
 import { createMailer } from "../../../src/mail/transport.js";
 import { createSenderEngine } from "../../../src/sender/engine.js";
-import { createPrismaSenderStore } from "../../../src/sender/prisma-store.js";
+import { createTestSenderStore } from "../../support/db-paths.js";
 import { silentNotifier, systemClock } from "../../../src/sendings/ports.js";
 import { testSettings } from "./fixtures.js";
 
@@ -11,7 +11,7 @@ const log = pino({ level: "silent" });
 const db = await openDatabase(process.env.DATABASE_URL as string);
 const settings = testSettings({ leaseSeconds: Number(process.env.LEASE_SECONDS ?? 60), prepareWindow: 40 });
 const mailer = createMailer({ smtpUrl: process.env.SMTP_URL, outboxDir: "unused", rate: settings.rate, concurrency: settings.concurrency }, log);
-const engine = createSenderEngine({ store: createPrismaSenderStore(db), mailer, notifier: silentNotifier, clock: systemClock, log, settings, owner: "child" });
+const engine = createSenderEngine({ store: createTestSenderStore(db), mailer, notifier: silentNotifier, clock: systemClock, log, settings, owner: "child" });
 await engine.tick();
 await engine.idle();
 process.exit(0);

@@ -3,7 +3,7 @@ import type { Database } from "../../../src/db/database.js";
 import type { SendingStatus } from "../../../src/domain/sending-status.js";
 import { createMailer } from "../../../src/mail/transport.js";
 import { createSenderEngine, type SenderEngine } from "../../../src/sender/engine.js";
-import { createPrismaSenderStore } from "../../../src/sender/prisma-store.js";
+import { createTestSenderStore } from "../../support/db-paths.js";
 import type { SenderSettings } from "../../../src/sender/settings.js";
 import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../../../src/sendings/ports.js";
 
@@ -115,7 +115,7 @@ export function startTestEngine(
   smtpUrl: string,
   options: { clock: Clock; settings?: Partial<SenderSettings>; notifier?: SendingNotifier; owner?: string },
 ): TestEngine & { recording: RecordingNotifier } {
-  const store = createPrismaSenderStore(db);
+  const store = createTestSenderStore(db);
   const settings = testSettings(options.settings);
   const mailer = createMailer({ smtpUrl, outboxDir: "unused", rate: settings.rate, concurrency: settings.concurrency }, silentLog);
   const recording = new RecordingNotifier();

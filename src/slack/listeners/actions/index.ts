@@ -8,7 +8,6 @@ import { listSendings, sendingLists, type SendingListName } from "../../../sendi
 import { previewRecipient } from "../../../sendings/preview-recipient.js";
 import { searchRecipients } from "../../../sendings/search-recipients.js";
 import { sendTestMessage } from "../../../sendings/send-test-message.js";
-import { loadSendingView } from "../../../sendings/sending-view.js";
 import {
   buildAnalysisModal,
   buildCancelModal,
@@ -61,7 +60,7 @@ export function registerActions(app: App, deps: SlackDeps) {
     } catch (error) {
       if (!(isAppError(error) && error.code === "LAUNCH_IN_PAST")) throw error;
       // Never sent late silently: the approver picks a new date first, then approves again.
-      const view = await loadSendingView(deps.db, id, deps.policy.requiredApprovals);
+      const view = await deps.views.load(id);
       await client.views.open({
         trigger_id: body.trigger_id,
         view: buildRescheduleModal({ sendingId: id, name: view.name, launchAt: new Date(deps.clock.now().getTime() + 10 * 60_000), lateLaunch: true }),
@@ -74,7 +73,7 @@ export function registerActions(app: App, deps: SlackDeps) {
     if (!(await deps.approvers.isApprover(body.user.id))) {
       throw new AppError("NOT_ALLOWED", "Only the configured approvers can reject sendings.");
     }
-    const view = await loadSendingView(deps.db, sendingId, deps.policy.requiredApprovals);
+    const view = await deps.views.load(sendingId);
     if (view.status !== "PENDING_APPROVAL") throw new AppError("ALREADY_DECIDED", "This sending is no longer waiting for approval.");
     await client.views.open({ trigger_id: body.trigger_id, view: buildRejectModal({ sendingId, name: view.name }) });
   });
@@ -82,7 +81,7 @@ export function registerActions(app: App, deps: SlackDeps) {
   on(ActionId.reschedule, async ({ body, client }) => {
     const sendingId = body.actions[0]?.value ?? "";
     await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await loadSendingView(deps.db, sendingId, deps.policy.requiredApprovals);
+    const view = await deps.views.load(sendingId);
     await client.views.open({
       trigger_id: body.trigger_id,
       view: buildRescheduleModal({ sendingId, name: view.name, launchAt: view.launchAt }),
@@ -92,7 +91,7 @@ export function registerActions(app: App, deps: SlackDeps) {
   on(ActionId.cancel, async ({ body, client }) => {
     const sendingId = body.actions[0]?.value ?? "";
     await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await loadSendingView(deps.db, sendingId, deps.policy.requiredApprovals);
+    const view = await deps.views.load(sendingId);
     await client.views.open({
       trigger_id: body.trigger_id,
       view: buildCancelModal({ sendingId, name: view.name, preparedCount: view.preparedCount }),
@@ -186,7 +185,7 @@ export function registerActions(app: App, deps: SlackDeps) {
   on(ActionId.analysis, async ({ body, client }) => {
     const sendingId = body.actions[0]?.value ?? "";
     await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await loadSendingView(deps.db, sendingId, deps.policy.requiredApprovals);
+    const view = await deps.views.load(sendingId);
     if (view.analysis) {
       await client.views.open({ trigger_id: body.trigger_id, view: buildAnalysisModal({ sendingId, name: view.name, analysis: view.analysis }) });
       return;

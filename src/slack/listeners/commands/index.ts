@@ -1,7 +1,6 @@
 import type { App } from "@slack/bolt";
 import { listSendings, sendingLists, type SendingListName } from "../../../sendings/list-sendings.js";
 import { SENDING_ID } from "../../../sendings/sending-id.js";
-import { loadSendingView } from "../../../sendings/sending-view.js";
 import { buildHelp, buildSendingDetails, buildSendingList } from "../../blocks/sending-lists.js";
 import type { SlackMessage } from "../../blocks/approval-message.js";
 import type { SlackDeps } from "../../deps.js";
@@ -18,7 +17,7 @@ export async function answerSendingsCommand(deps: SlackDeps, text: string): Prom
   }
   if (word === "show") {
     if (!arg || !SENDING_ID.test(arg)) return buildHelp("`show` needs a sending id such as `snd_0a1b2c3d4e`.");
-    return buildSendingDetails(await loadSendingView(deps.db, arg, deps.policy.requiredApprovals));
+    return buildSendingDetails(await deps.views.load(arg));
   }
   return buildHelp(`I don't know "${text.trim().slice(0, 100)}".`);
 }

@@ -1,6 +1,6 @@
 import { AppError } from "../domain/errors.js";
 import { sourcesOf, statusLabel, targetOf, type SendingStatus, type Transition } from "../domain/sending-status.js";
-import type { Tx } from "../db/database.js";
+import type { Tx } from "./database.js";
 
 export interface AuditEntry {
   actor: string;
@@ -9,9 +9,15 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** A condition the sending must also meet, beside its status (the delivery engine: that it holds the lease). */
+export interface TransitionGuard {
+  leaseOwner?: string;
+}
+
 /**
  * Compare-and-set on the status: moves the sending only if its status is still one the transition
- * accepts. A count of 0 means a stale click or a lost race; the caller is told which status won.
+ * accepts (and it meets the guard). A count of 0 means a stale click or a lost race; the caller is
+ * told which status won.
  */
 export async function applyTransition(
   tx: Tx,
@@ -19,12 +25,13 @@ export async function applyTransition(
   transition: Transition,
   audit: AuditEntry,
   data: Record<string, unknown> = {},
+  guard: TransitionGuard = {},
 ): Promise<{ from: SendingStatus; to: SendingStatus }> {
   const current = await tx.sending.findUnique({ where: { id: sendingId }, select: { status: true } });
   if (!current) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   const to = targetOf(transition);
   const { count } = await tx.sending.updateMany({
-    where: { id: sendingId, status: { in: [...sourcesOf(transition)] } },
+    where: { ...guard, id: sendingId, status: { in: [...sourcesOf(transition)] } },
     data: { ...data, status: to },
   });
   if (count === 0) {

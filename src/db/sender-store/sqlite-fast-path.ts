@@ -1,0 +1,123 @@
+import { openSqliteConnection, retryWhileBusy, sqliteDate, type SqliteConnection, type SqliteStatement } from "../sqlite-connection.js";
+import type { PendingRecipient, RecipientOutcome } from "../../sender/store.js";
+import { RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+
+/**
+ * SQLite: a connection of our own, beside Prisma's. Each write is one synchronous transaction, so
+ * it never holds the lock across an await; when another writer holds it (a Prisma transaction of
+ * this process between two of its statements, another process), we wait asynchronously and try
+ * again rather than let better-sqlite3 wait synchronously, which would block the event loop that
+ * the other writer needs to finish.
+ */
+export class SqliteFastPath implements FastPath {
+  readonly #file: string;
+  #connection: SqliteConnection | undefined;
+  readonly #statements = new Map<string, SqliteStatement>();
+
+  constructor(file: string) {
+    if (file === ":memory:") throw new Error("The delivery engine needs a database file, not an in-memory SQLite database.");
+    this.#file = file;
+  }
+
+  #open(): SqliteConnection {
+    // Durable across a crash of the process (what the engine must survive); after a power cut the
+    // last outcomes may be lost, and those recipients get their message again, with the same Message-ID.
+    this.#connection ??= openSqliteConnection(this.#file, { synchronous: "NORMAL" });
+    return this.#connection;
+  }
+
+  #statement(sql: string): SqliteStatement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#open().prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return retryWhileBusy(() => this.#statement(sql).all(...params) as T[]);
+  }
+
+  /** Runs the statements in one transaction, synchronously. */
+  #write(steps: () => void): Promise<void> {
+    return retryWhileBusy(() => this.#open().transaction(steps).immediate());
+  }
+
+  async readGate(sendingId: string, owner: string, now: Date) {
+    const rows = await this.#all<NonNullable<GateRow>>(
+      `SELECT "status", "cancelPrepared", ("leaseOwner" = ? AND "leaseExpiresAt" > ?) AS "holdsLease" FROM "Sending" WHERE "id" = ?`,
+      [owner, sqliteDate(now), sendingId],
+    );
+    return toGate(rows[0]);
+  }
+
+  preparedRecipients(sendingId: string, afterId: number, limit: number) {
+    return this.#all<PendingRecipient>(
+      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient" WHERE "sendingId" = ? AND "status" = 'PREPARED' AND "id" > ? ORDER BY "id" LIMIT ?`,
+      [sendingId, afterId, limit],
+    );
+  }
+
+  dueRecipients(sendingId: string, afterId: number, now: Date, limit: number) {
+    return this.#all<PendingRecipient>(
+      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient"
+       WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" > ? AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= ?)
+       ORDER BY "id" LIMIT ?`,
+      [sendingId, afterId, sqliteDate(now), limit],
+    );
+  }
+
+  async markPrepared(sendingId: string, ids: readonly number[]) {
+    let rows: { id: number }[] = [];
+    // One statement for the page, whatever its size: the ids travel as a JSON array.
+    await this.#write(() => {
+      rows = this.#statement(
+        `UPDATE "Recipient" SET "status" = 'PREPARED'
+         WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" IN (SELECT value FROM json_each(?)) RETURNING "id"`,
+      ).all(sendingId, JSON.stringify(ids)) as { id: number }[];
+    });
+    return rows.map((row) => row.id);
+  }
+
+  async record(outcomes: readonly RecipientOutcome[]) {
+    const { sent, failed, retry } = split(outcomes);
+    const json = (rows: unknown[][]) => JSON.stringify(rows);
+    await this.#write(() => {
+      if (sent.length > 0) {
+        // A message accepted after a Cancel dropped it still went out: the record says so.
+        this.#statement(
+          `UPDATE "Recipient" SET "status" = 'SENT', "attempts" = "attempts" + 1, "sentAt" = v.at, "smtpResponse" = v.response,
+             "lastError" = NULL, "nextAttemptAt" = NULL
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS at, value ->> 2 AS response FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" IN ('PREPARED', 'CANCELLED')`,
+        ).run(json(sent.map((o) => [o.recipientId, sqliteDate(o.at), o.response])));
+      }
+      if (failed.length > 0) {
+        this.#statement(
+          `UPDATE "Recipient" SET "status" = 'FAILED', "attempts" = "attempts" + 1, "lastError" = v.reason, "smtpResponse" = v.response,
+             "nextAttemptAt" = NULL
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS reason, value ->> 2 AS response FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" = 'PREPARED'`,
+        ).run(json(failed.map((o) => [o.recipientId, o.reason, o.response])));
+      }
+      if (retry.length > 0) {
+        // Queued again for a later attempt, unless the sending was cancelled meanwhile: then it failed.
+        this.#statement(
+          `UPDATE "Recipient" SET
+             "status" = CASE WHEN (SELECT s."status" FROM "Sending" s WHERE s."id" = "Recipient"."sendingId") = 'CANCELLED'
+                        THEN 'FAILED' ELSE 'QUEUED' END,
+             "attempts" = "attempts" + 1, "lastError" = v.reason, "smtpResponse" = v.response, "nextAttemptAt" = v.at
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS reason, value ->> 2 AS response, value ->> 3 AS at FROM json_each(?)) AS v
+           WHERE "Recipient"."id" = v.id AND "Recipient"."status" = 'PREPARED'`,
+        ).run(json(retry.map((o) => [o.recipientId, o.reason, o.response, sqliteDate(o.retryAt)])));
+      }
+    });
+  }
+
+  async close() {
+    this.#statements.clear();
+    this.#connection?.close();
+    this.#connection = undefined;
+  }
+}
