@@ -7,6 +7,7 @@ import type { IntakeDeps } from "./deps.js";
 import { createBatchDigest, toRecipientRow, type BatchDigest } from "./recipient-batch.js";
 import { issuesOf, recipientLine, slackUserId } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface AppendInput {
   sendingId: string;
@@ -104,14 +105,12 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
   const timings = { readMs: Math.round(readAt - startedAt), totalMs: Math.round(performance.now() - startedAt) };
   log.info({ ...result, ...timings }, "recipients appended");
   if (result.appended > 0) {
-    await deps.notifier
-      .sendingChanged(sendingId, {
+    await notifyAfterCommit(deps, sendingId, {
         kind: "content-changed",
         by: actor,
         changed: ["recipients"],
         approvalsWithdrawn: result.approvalsWithdrawn,
-      })
-      .catch((error) => log.error({ err: error, sendingId }, "notifying appended recipients failed"));
+      });
   }
   return result;
 }

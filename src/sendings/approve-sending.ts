@@ -1,27 +1,31 @@
 import { AppError } from "../domain/errors.js";
 import { statusLabel } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./deps.js";
+import type { ControlDeps, UseCaseDeps } from "./deps.js";
+import { rescheduleSending } from "./reschedule-sending.js";
+import { assertApprover } from "./authority.js";
 import { errorChecks, type SendingAnalyzer } from "./current-analysis.js";
-import type { ApprovalPolicy, ApproverDirectory } from "./ports.js";
+import type { ApprovalPolicy } from "./ports.js";
 import { applyTransition, recordAudit } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface ApproveInput {
   sendingId: string;
   userId: string;
   /** The content the approver was shown; a mismatch means it changed under them. */
   contentHash?: string;
+  /** A new launch date chosen with the approval (the old one passed while it waited): rescheduled first. */
+  launchAt?: Date;
 }
 
 export type ApproveResult = { approvals: number; required: number; scheduled: boolean };
 
 export async function approveSending(
-  deps: UseCaseDeps & { approvers: ApproverDirectory; policy: ApprovalPolicy; analyzer: SendingAnalyzer },
+  deps: ControlDeps & { policy: ApprovalPolicy; analyzer: SendingAnalyzer },
   input: ApproveInput,
 ): Promise<ApproveResult> {
   const { db, clock, policy } = deps;
-  if (!(await deps.approvers.isApprover(input.userId))) {
-    throw new AppError("NOT_ALLOWED", "Only the configured approvers can approve sendings.");
-  }
+  await assertApprover(deps.approvers, input.userId, "approve");
+  if (input.launchAt) await rescheduleSending(deps, { sendingId: input.sendingId, userId: input.userId, launchAt: input.launchAt });
   const sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
   if (!policy.allowSelfApproval && sending.requestedBy === input.userId) {
@@ -44,6 +48,7 @@ export async function approveSending(
   if (sending.launchAt.getTime() <= clock.now().getTime()) {
     throw new AppError("LAUNCH_IN_PAST", "The launch date has passed; choose a new date or send it now.", {
       launchAt: sending.launchAt,
+      name: sending.name,
     });
   }
 
@@ -78,9 +83,7 @@ export async function approveSending(
     }
     return refuseDecided(deps, input.sendingId, now.status);
   }
-  await deps.notifier
-    .sendingChanged(input.sendingId, { kind: "approved", by: input.userId, ...result })
-    .catch((error) => deps.log.error({ err: error, sendingId: input.sendingId }, "notifying an approval failed"));
+  await notifyAfterCommit(deps, input.sendingId, { kind: "approved", by: input.userId, ...result });
   deps.log.info({ sendingId: input.sendingId, userId: input.userId, ...result }, "sending approved");
   return result;
 }

@@ -1,8 +1,10 @@
 import { AppError } from "../domain/errors.js";
 import { canApply, statusLabel } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./deps.js";
+import { assertMayControl } from "./authority.js";
+import type { ControlDeps } from "./deps.js";
 import { requireReason } from "./reject-sending.js";
 import { applyTransition } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export type PreparedChoice = "drop" | "deliver";
 
@@ -29,7 +31,8 @@ export interface CancelResult {
  * transaction as the status; prepared ones are cancelled too ("drop"), or left PREPARED for the
  * engine to deliver ("deliver"), which then marks the sending finished.
  */
-export async function cancelSending(deps: UseCaseDeps, input: CancelInput): Promise<CancelResult> {
+export async function cancelSending(deps: ControlDeps, input: CancelInput): Promise<CancelResult> {
+  await assertMayControl(deps, input.sendingId, input.actor);
   const reason = requireReason(input.reason);
   if (input.prepared !== "drop" && input.prepared !== "deliver") {
     throw new AppError("VALIDATION", 'Choose whether prepared messages are dropped or still delivered.', { field: "prepared" });
@@ -66,8 +69,6 @@ export async function cancelSending(deps: UseCaseDeps, input: CancelInput): Prom
   });
 
   deps.log.info({ sendingId, actor: input.actor, ...result }, "sending cancelled");
-  await deps.notifier
-    .sendingChanged(sendingId, { kind: "cancelled", by: input.actor, reason, prepared: result.prepared, preparedCount: result.preparedCount })
-    .catch((error) => deps.log.error({ err: error, sendingId }, "notifying a cancel failed"));
+  await notifyAfterCommit(deps, sendingId, { kind: "cancelled", by: input.actor, reason, prepared: result.prepared, preparedCount: result.preparedCount });
   return result;
 }

@@ -6,6 +6,7 @@ import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
 import { invalidInput, sendingInputSchema } from "./sending-input.js";
 import { newSendingId } from "./sending-id.js";
 import { recordAudit } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface CreatedSending {
   id: string;
@@ -73,8 +74,6 @@ export async function createSending(deps: IntakeDeps, raw: unknown): Promise<Cre
 
   log.info({ sendingId: id, recipients: rows.length, requestedBy: input.requestedBy }, "sending created");
   // After commit: a Slack outage must never lose a sending (unposted ones are posted later).
-  await deps.notifier
-    .sendingChanged(id, { kind: "created" })
-    .catch((error) => log.error({ err: error, sendingId: id }, "notifying a new sending failed"));
+  await notifyAfterCommit(deps, id, { kind: "created" });
   return { id, status: "PENDING_APPROVAL", contentHash: hash, recipientCount: rows.length };
 }

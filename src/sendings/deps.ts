@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import type { RecipientBulk } from "../db/recipient-bulk.js";
-import type { Clock, SendingNotifier } from "./ports.js";
+import type { ApproverDirectory, Clock, SendingNotifier } from "./ports.js";
 
 /** What every use case is given by the composition root. */
 export interface UseCaseDeps {
@@ -14,4 +14,9 @@ export interface UseCaseDeps {
 /** Intake also appends recipient lists, through the bulk path the composition root created. */
 export interface IntakeDeps extends UseCaseDeps {
   recipients: RecipientBulk;
+}
+
+/** Steering a sending (pause, resume, cancel, reschedule, preview) needs to know who may. */
+export interface ControlDeps extends UseCaseDeps {
+  approvers: ApproverDirectory;
 }

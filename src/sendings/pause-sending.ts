@@ -1,6 +1,7 @@
-import { AppError } from "../domain/errors.js";
-import type { UseCaseDeps } from "./deps.js";
+import { assertMayControl } from "./authority.js";
+import type { ControlDeps } from "./deps.js";
 import { applyTransition } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface PauseInput {
   sendingId: string;
@@ -13,16 +14,13 @@ export interface PauseInput {
  * Pause only writes the status: the delivery engine reads it before handing each message to SMTP,
  * so nothing more goes out once this commits (a message already in the server's hands finishes).
  */
-export async function pauseSending(deps: UseCaseDeps, input: PauseInput): Promise<{ status: "PAUSED" }> {
+export async function pauseSending(deps: ControlDeps, input: PauseInput): Promise<{ status: "PAUSED" }> {
   const reason = input.reason?.trim() || undefined;
-  const sending = await deps.db.prisma.sending.findUnique({ where: { id: input.sendingId }, select: { id: true } });
-  if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
+  await assertMayControl(deps, input.sendingId, input.actor);
   await deps.db.prisma.$transaction((tx) =>
     applyTransition(tx, input.sendingId, "pause", { actor: input.actor, action: "paused", reason }, { statusNote: null }),
   );
   deps.log.info({ sendingId: input.sendingId, actor: input.actor }, "sending paused");
-  await deps.notifier
-    .sendingChanged(input.sendingId, { kind: "paused", by: input.actor, reason })
-    .catch((error) => deps.log.error({ err: error, sendingId: input.sendingId }, "notifying a pause failed"));
+  await notifyAfterCommit(deps, input.sendingId, { kind: "paused", by: input.actor, reason });
   return { status: "PAUSED" };
 }

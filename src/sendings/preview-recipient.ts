@@ -1,6 +1,7 @@
-import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
 import { compileSending, templateVariables, type RenderedMessage } from "../mail/templates.js";
+import { assertMayControl } from "./authority.js";
+import type { ControlDeps } from "./deps.js";
 import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 export interface RecipientPreview {
@@ -24,9 +25,11 @@ export interface RecipientPreview {
  * along the (sendingId, email) index, so moving through a list of a million stays an index lookup.
  */
 export async function previewRecipient(
-  db: Database,
-  input: { sendingId: string; recipientId?: number },
+  deps: Pick<ControlDeps, "db" | "approvers">,
+  input: { sendingId: string; userId: string; recipientId?: number },
 ): Promise<RecipientPreview> {
+  await assertMayControl(deps, input.sendingId, input.userId);
+  const { db } = deps;
   const sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
   const p = placeholders(db);

@@ -1,7 +1,8 @@
 import { AppError } from "../domain/errors.js";
-import type { UseCaseDeps } from "./deps.js";
-import type { ApproverDirectory } from "./ports.js";
+import { assertApprover } from "./authority.js";
+import type { ControlDeps } from "./deps.js";
 import { applyTransition } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export const REASON_MAX_LENGTH = 2000;
 
@@ -16,12 +17,10 @@ export function requireReason(reason: string | null | undefined): string {
 }
 
 export async function rejectSending(
-  deps: UseCaseDeps & { approvers: ApproverDirectory },
+  deps: ControlDeps,
   input: { sendingId: string; userId: string; reason: string },
 ): Promise<void> {
-  if (!(await deps.approvers.isApprover(input.userId))) {
-    throw new AppError("NOT_ALLOWED", "Only the configured approvers can reject sendings.");
-  }
+  await assertApprover(deps.approvers, input.userId, "reject");
   const reason = requireReason(input.reason);
   await deps.db.prisma.$transaction(async (tx) => {
     const sending = await tx.sending.findUnique({ where: { id: input.sendingId }, select: { contentHash: true } });
@@ -32,7 +31,5 @@ export async function rejectSending(
     });
   });
   deps.log.info({ sendingId: input.sendingId, userId: input.userId }, "sending rejected");
-  await deps.notifier
-    .sendingChanged(input.sendingId, { kind: "rejected", by: input.userId, reason })
-    .catch((error) => deps.log.error({ err: error, sendingId: input.sendingId }, "notifying a rejection failed"));
+  await notifyAfterCommit(deps, input.sendingId, { kind: "rejected", by: input.userId, reason });
 }

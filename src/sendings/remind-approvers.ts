@@ -1,5 +1,6 @@
 import type { UseCaseDeps } from "./deps.js";
 import { recordAudit } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface Reminder {
   sendingId: string;
@@ -45,9 +46,7 @@ export async function remindApprovers(deps: UseCaseDeps, options: { before: numb
     if (!claimed) continue;
     reminded.push({ sendingId: sending.id, launchAt: sending.launchAt });
     deps.log.info({ sendingId: sending.id, launchAt: sending.launchAt }, "approvers reminded");
-    await deps.notifier
-      .sendingChanged(sending.id, { kind: "reminder", launchAt: sending.launchAt })
-      .catch((error) => deps.log.error({ err: error, sendingId: sending.id }, "notifying a reminder failed"));
+    await notifyAfterCommit(deps, sending.id, { kind: "reminder", launchAt: sending.launchAt });
   }
   return reminded;
 }

@@ -1,16 +1,16 @@
 import { AppError } from "../domain/errors.js";
 import { reschedulable, statusLabel } from "../domain/sending-status.js";
 import { assertMayControl } from "./authority.js";
-import type { UseCaseDeps } from "./deps.js";
-import type { ApproverDirectory } from "./ports.js";
+import type { ControlDeps } from "./deps.js";
 import { recordAudit } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 /** "Edit launch date": allowed while pending or scheduled, never into the past. */
 export async function rescheduleSending(
-  deps: UseCaseDeps & { approvers: ApproverDirectory },
+  deps: ControlDeps,
   input: { sendingId: string; userId: string; launchAt: Date },
 ): Promise<{ from: Date; to: Date }> {
-  await assertMayControl(deps.db, deps.approvers, input.sendingId, input.userId);
+  await assertMayControl(deps, input.sendingId, input.userId);
   if (Number.isNaN(input.launchAt.getTime())) throw new AppError("VALIDATION", "Choose a launch date and time.");
   if (input.launchAt.getTime() <= deps.clock.now().getTime()) {
     throw new AppError("LAUNCH_IN_PAST", "The launch date must be in the future.", { field: "launchAt" });
@@ -36,8 +36,6 @@ export async function rescheduleSending(
     return sending.launchAt;
   });
   deps.log.info({ sendingId: input.sendingId, launchAt: input.launchAt }, "sending rescheduled");
-  await deps.notifier
-    .sendingChanged(input.sendingId, { kind: "rescheduled", by: input.userId, from, to: input.launchAt })
-    .catch((error) => deps.log.error({ err: error, sendingId: input.sendingId }, "notifying a reschedule failed"));
+  await notifyAfterCommit(deps, input.sendingId, { kind: "rescheduled", by: input.userId, from, to: input.launchAt });
   return { from, to: input.launchAt };
 }

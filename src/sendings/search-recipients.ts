@@ -1,4 +1,6 @@
 import type { Database } from "../db/database.js";
+import { assertMayControl } from "./authority.js";
+import type { ControlDeps } from "./deps.js";
 import { placeholders, queryAlongIndex } from "./index-walk.js";
 
 export interface RecipientMatch {
@@ -17,8 +19,13 @@ export const SEARCH_LIMIT_MAX = 100;
  * PostgreSQL, and its `%` and `_` would need escaping. On PostgreSQL it keeps to that ordered index
  * scan even before the planner has statistics (see queryAlongIndex).
  */
-export async function searchRecipients(db: Database, sendingId: string, query: string, limit = 20): Promise<RecipientMatch[]> {
-  const { sql, params } = await searchQuery(db, sendingId, query, limit);
+export async function searchRecipients(
+  deps: Pick<ControlDeps, "db" | "approvers">,
+  input: { sendingId: string; userId: string; query: string; limit?: number },
+): Promise<RecipientMatch[]> {
+  await assertMayControl(deps, input.sendingId, input.userId);
+  const { db } = deps;
+  const { sql, params } = await searchQuery(db, input.sendingId, input.query, input.limit ?? 20);
   const rows = await queryAlongIndex<{ id: number | bigint; email: string }>(db, sql, params);
   return rows.map((row) => ({ id: Number(row.id), email: row.email }));
 }

@@ -40,7 +40,7 @@ export async function sendTestMessage(
   if (!address.safeParse(to).success) {
     throw new AppError("VALIDATION", `Your Slack profile's address "${to}" cannot receive a test; add an email address to your profile.`);
   }
-  await assertMayControl(deps.db, deps.approvers, input.sendingId, input.actor);
+  await assertMayControl(deps, input.sendingId, input.actor);
   const { sendingId, recipient, message } = await renderRecipientMessage(
     deps.db,
     { sendingId: input.sendingId, recipientId: input.recipientId },

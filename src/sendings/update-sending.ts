@@ -6,6 +6,7 @@ import type { UseCaseDeps } from "./deps.js";
 import { invalidInput, sendingChangeSchema } from "./sending-input.js";
 import { SENDING_ID } from "./sending-id.js";
 import { recordAudit } from "../db/transition.js";
+import { notifyAfterCommit } from "./notify-after-commit.js";
 
 export interface UpdateResult {
   sendingId: string;
@@ -74,8 +75,6 @@ export async function updateSending(deps: UseCaseDeps, sendingId: string, raw: u
 
   const result: UpdateResult = { sendingId, changed, contentHash: hash, ...outcome };
   log.info({ ...result }, "sending content changed");
-  await deps.notifier
-    .sendingChanged(sendingId, { kind: "content-changed", by: actor, changed, approvalsWithdrawn: outcome.approvalsWithdrawn })
-    .catch((error) => log.error({ err: error, sendingId }, "notifying a content change failed"));
+  await notifyAfterCommit(deps, sendingId, { kind: "content-changed", by: actor, changed, approvalsWithdrawn: outcome.approvalsWithdrawn });
   return result;
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
 import { countPrepared } from "../../src/sendings/count-prepared.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
-import type { UseCaseDeps } from "../../src/sendings/deps.js";
+import type { ControlDeps } from "../../src/sendings/deps.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
 import type { SendingNotifier } from "../../src/sendings/ports.js";
 import { HANDOFFS_PER_CONNECTION } from "../../src/sender/delivery-run.js";
@@ -11,6 +11,7 @@ import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import {
   ManualClock,
   RecordingNotifier,
+  approversOf,
   emailOf,
   givenSending,
   recipientsOf,
@@ -28,7 +29,7 @@ describeEachDatabase("delivery", (provider) => {
   let sink: SmtpSink;
   let clock: ManualClock;
   let engines: TestEngine[];
-  const useCases = (): UseCaseDeps => ({ db, notifier: new RecordingNotifier(), clock, log: silentLog });
+  const useCases = (): ControlDeps => ({ db, notifier: new RecordingNotifier(), clock, log: silentLog, approvers: approversOf("UAPPROVER1") });
 
   // A database of its own per test: a sending one test leaves leased or paused must not meet another's engine.
   beforeEach(async () => {

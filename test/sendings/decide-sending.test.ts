@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors.js";
 import { approveSending } from "../../src/sendings/approve-sending.js";
+import { beginDecision } from "../../src/sendings/begin-decision.js";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
 import { createSendingAnalyzer } from "../../src/sendings/current-analysis.js";
 import { rejectSending } from "../../src/sendings/reject-sending.js";
@@ -109,5 +110,28 @@ describeEachDatabase("approve, reject, reschedule and cancel", (provider) => {
     const rejected = await givenSending(db, { status: "REJECTED", launchAt: inAnHour() });
     expect(await codeOf(cancelSending(deps(), { sendingId: rejected, actor: "UAPPROVER1", reason: "late", prepared: "drop" }))).not.toBe("no error");
     expect(await statusOf(rejected)).toBe("REJECTED");
+  });
+
+  it("a late launch approved with a new date: rescheduled, then approved, each audited and told", async () => {
+    const id = await givenSending(db, { status: "PENDING_APPROVAL", launchAt: new Date(NOW.getTime() - 60_000), recipients: 1 });
+    const refused = await approveSending(deps(), { sendingId: id, userId: "UAPPROVER1" }).catch((error: AppError) => error);
+    expect(refused).toMatchObject({ code: "LAUNCH_IN_PAST", details: { name: expect.any(String) } });
+    await approveSending(deps(), { sendingId: id, userId: "UAPPROVER1", launchAt: inAnHour() });
+    expect(await db.prisma.sending.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "SCHEDULED", launchAt: inAnHour() });
+    expect(notifier.events.map((e) => e.event.kind)).toEqual(["rescheduled", "approved"]);
+  });
+
+  it("beginning a decision checks who asks and whether the status still allows it, before any form opens", async () => {
+    const id = await pending();
+    expect(await beginDecision(deps(), { sendingId: id, userId: "UAPPROVER1", decision: "reject" })).toMatchObject({ id, status: "PENDING_APPROVAL" });
+    // Someone who is neither an approver nor the requester may not even open the form.
+    expect(await codeOf(beginDecision(deps(), { sendingId: id, userId: "UPASSERBY", decision: "reject" }))).toBe("NOT_ALLOWED");
+    expect(await codeOf(beginDecision(deps(), { sendingId: id, userId: "UPASSERBY", decision: "inspect" }))).toBe("NOT_ALLOWED");
+    const completed = await givenSending(db, { status: "COMPLETED", launchAt: inAnHour() });
+    expect(await codeOf(beginDecision(deps(), { sendingId: completed, userId: "UAPPROVER1", decision: "reject" }))).toBe("ALREADY_DECIDED");
+    expect(await codeOf(beginDecision(deps(), { sendingId: completed, userId: "UAPPROVER1", decision: "reschedule" }))).toBe("INVALID_STATE");
+    expect(await codeOf(beginDecision(deps(), { sendingId: completed, userId: "UAPPROVER1", decision: "cancel" }))).toBe("INVALID_STATE");
+    expect(await beginDecision(deps(), { sendingId: completed, userId: "UAPPROVER1", decision: "inspect" })).toMatchObject({ status: "COMPLETED" });
+    expect(await codeOf(beginDecision(deps(), { sendingId: "snd_nothere00", userId: "UAPPROVER1", decision: "cancel" }))).toBe("NOT_FOUND");
   });
 });

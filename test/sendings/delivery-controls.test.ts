@@ -2,20 +2,20 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors.js";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
 import { countPrepared } from "../../src/sendings/count-prepared.js";
-import type { UseCaseDeps } from "../../src/sendings/deps.js";
+import type { ControlDeps } from "../../src/sendings/deps.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
-import { ManualClock, RecordingNotifier, givenSending, recipientsOf, silentLog, statusCounts } from "../sender/support/fixtures.js";
+import { ManualClock, RecordingNotifier, approversOf, givenSending, recipientsOf, silentLog, statusCounts } from "../sender/support/fixtures.js";
 
 describeEachDatabase("pause, resume and cancel", (provider) => {
   let db: TestDatabase;
   let notifier: RecordingNotifier;
-  let deps: UseCaseDeps;
+  let deps: ControlDeps;
   beforeEach(async () => {
     db = await createTestDatabase(provider);
     notifier = new RecordingNotifier();
-    deps = { db, notifier, clock: new ManualClock(), log: silentLog };
+    deps = { db, notifier, clock: new ManualClock(), log: silentLog, approvers: approversOf("UAPPROVER1", "U1") };
   });
   afterEach(() => db.destroy());
 
@@ -41,6 +41,18 @@ describeEachDatabase("pause, resume and cancel", (provider) => {
       { kind: "paused", by: "UAPPROVER1", reason: "wrong link" },
       { kind: "resumed", by: "UREQUESTER" },
     ]);
+  });
+
+  it("refuses pause, resume and cancel to someone who is neither an approver nor the requester, and changes nothing", async () => {
+    const sending = await givenSending(db, { status: "SENDING", recipients: 2 });
+    const paused = await givenSending(db, { status: "PAUSED", recipients: 2 });
+    expect(await codeOf(pauseSending(deps, { sendingId: sending, actor: "UPASSERBY" }))).toBe("NOT_ALLOWED");
+    expect(await codeOf(resumeSending(deps, { sendingId: paused, actor: "UPASSERBY" }))).toBe("NOT_ALLOWED");
+    expect(await codeOf(cancelSending(deps, { sendingId: sending, actor: "UPASSERBY", reason: "mine now", prepared: "drop" }))).toBe("NOT_ALLOWED");
+    expect(await db.prisma.sending.findUniqueOrThrow({ where: { id: sending } })).toMatchObject({ status: "SENDING" });
+    expect(await db.prisma.sending.findUniqueOrThrow({ where: { id: paused } })).toMatchObject({ status: "PAUSED" });
+    expect(await db.prisma.auditEvent.count()).toBe(0);
+    expect(notifier.events).toEqual([]);
   });
 
   it("refuses to pause what is not sending, or to resume what is not paused, and changes nothing", async () => {

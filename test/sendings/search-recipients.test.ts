@@ -7,6 +7,11 @@ import { explainSearch, prefixSuccessor, searchRecipients } from "../../src/send
 import { adminUrl, databaseUrlFor, postgresUrl } from "../support/database-urls.js";
 import { createTestDatabase, describeEachDatabase, testedProviders, type TestDatabase } from "../support/databases.js";
 import { insertGeneratedRecipients, insertRecipients, insertSending } from "./fixtures.js";
+import { approversOf } from "../sender/support/fixtures.js";
+
+/** insertSending's requester, who may search the list of their own sending. */
+const REQUESTER = "U0REQUESTER";
+const requester = (db: Database) => ({ db, approvers: approversOf() });
 
 const GENERATED = 100_000;
 const SLACK_WINDOW_MS = 3_000;
@@ -32,7 +37,7 @@ describeEachDatabase("searchRecipients over 100,000 recipients", (provider) => {
   }, 120_000);
   afterAll(() => db?.destroy());
 
-  const emails = async (query: string, limit?: number) => (await searchRecipients(db, sendingId, query, limit)).map((m) => m.email);
+  const emails = async (query: string, limit?: number) => (await searchRecipients(requester(db), { sendingId, userId: REQUESTER, query, limit })).map((m) => m.email);
 
   it.each([
     ["reader4242"],
@@ -59,10 +64,16 @@ describeEachDatabase("searchRecipients over 100,000 recipients", (provider) => {
   });
 
   it("ignores letter case and surrounding spaces, and returns ids of this sending's recipients", async () => {
-    const found = await searchRecipients(db, sendingId, "  READER4242@ ");
+    const found = await searchRecipients(requester(db), { sendingId, userId: REQUESTER, query: "  READER4242@ " });
     expect(found.map((m) => m.email)).toEqual(["reader4242@example.com"]);
     const row = await db.prisma.recipient.findUniqueOrThrow({ where: { sendingId_email: { sendingId, email: "reader4242@example.com" } } });
     expect(found[0]?.id).toBe(row.id);
+  });
+
+  it("answers only approvers and the requester", async () => {
+    const deps = { db, approvers: approversOf("U0APPROVER") };
+    await expect(searchRecipients(deps, { sendingId, userId: "U0APPROVER", query: "ann" })).resolves.toHaveLength(4);
+    await expect(searchRecipients(deps, { sendingId, userId: "U0PASSERBY", query: "ann" })).rejects.toMatchObject({ code: "NOT_ALLOWED" });
   });
 
   it("lists the first addresses for an empty query, and caps the limit at Slack's 100 options", async () => {
@@ -126,7 +137,7 @@ describe.runIf(testedProviders().includes("postgresql"))("searchRecipients on Po
     const sendingId = await insertSending(db!);
     const addresses = ["ann@example.com", "ann-b@example.com", "annb@example.com", "anna@example.com", "Ann.c@example.com".toLowerCase(), "bob@example.com", "an0@example.com"];
     await insertRecipients(db!, sendingId, addresses.map((email) => ({ email })));
-    const search = async (q: string) => (await searchRecipients(db!, sendingId, q)).map((m) => m.email).sort();
+    const search = async (q: string) => (await searchRecipients(requester(db!), { sendingId, userId: REQUESTER, query: q })).map((m) => m.email).sort();
     expect(await search("ann-")).toEqual(["ann-b@example.com"]);
     expect(await search("ann")).toEqual(addresses.filter((a) => a.startsWith("ann")).sort());
     expect(await search("an0")).toEqual(["an0@example.com"]);

@@ -1,7 +1,7 @@
 import type { App, BlockAction, BlockButtonAction, BlockSuggestion, ExternalSelectAction } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
-import { assertMayControl } from "../../../sendings/authority.js";
+import { beginDecision, type Decision } from "../../../sendings/begin-decision.js";
 import { pauseSending } from "../../../sendings/pause-sending.js";
 import { resumeSending } from "../../../sendings/resume-sending.js";
 import { listSendings, sendingLists, type SendingListName } from "../../../sendings/list-sendings.js";
@@ -60,72 +60,59 @@ export function registerActions(app: App, deps: SlackDeps) {
     } catch (error) {
       if (!(isAppError(error) && error.code === "LAUNCH_IN_PAST")) throw error;
       // Never sent late silently: the approver picks a new date first, then approves again.
-      const view = await deps.views.load(id);
+      const { name } = error.details as { name: string };
       await client.views.open({
         trigger_id: body.trigger_id,
-        view: buildRescheduleModal({ sendingId: id, name: view.name, launchAt: new Date(deps.clock.now().getTime() + 10 * 60_000), lateLaunch: true }),
+        view: buildRescheduleModal({ sendingId: id, name, launchAt: new Date(deps.clock.now().getTime() + 10 * 60_000), lateLaunch: true }),
       });
     }
   });
 
+  const begin = (body: BlockButtonAction, decision: Decision) =>
+    beginDecision(deps, { sendingId: body.actions[0]?.value ?? "", userId: body.user.id, decision });
+
   on(ActionId.reject, async ({ body, client }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    if (!(await deps.approvers.isApprover(body.user.id))) {
-      throw new AppError("NOT_ALLOWED", "Only the configured approvers can reject sendings.");
-    }
-    const view = await deps.views.load(sendingId);
-    if (view.status !== "PENDING_APPROVAL") throw new AppError("ALREADY_DECIDED", "This sending is no longer waiting for approval.");
-    await client.views.open({ trigger_id: body.trigger_id, view: buildRejectModal({ sendingId, name: view.name }) });
+    const view = await begin(body, "reject");
+    await client.views.open({ trigger_id: body.trigger_id, view: buildRejectModal({ sendingId: view.id, name: view.name }) });
   });
 
   on(ActionId.reschedule, async ({ body, client }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await deps.views.load(sendingId);
+    const view = await begin(body, "reschedule");
     await client.views.open({
       trigger_id: body.trigger_id,
-      view: buildRescheduleModal({ sendingId, name: view.name, launchAt: view.launchAt }),
+      view: buildRescheduleModal({ sendingId: view.id, name: view.name, launchAt: view.launchAt }),
     });
   });
 
   on(ActionId.cancel, async ({ body, client }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await deps.views.load(sendingId);
+    const view = await begin(body, "cancel");
     await client.views.open({
       trigger_id: body.trigger_id,
-      view: buildCancelModal({ sendingId, name: view.name, preparedCount: view.preparedCount }),
+      view: buildCancelModal({ sendingId: view.id, name: view.name, preparedCount: view.preparedCount }),
     });
   });
 
   on(ActionId.pause, async ({ body }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    await pauseSending(deps, { sendingId, actor: body.user.id });
+    await pauseSending(deps, { sendingId: body.actions[0]?.value ?? "", actor: body.user.id });
   });
 
   on(ActionId.resume, async ({ body }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    await resumeSending(deps, { sendingId, actor: body.user.id });
+    await resumeSending(deps, { sendingId: body.actions[0]?.value ?? "", actor: body.user.id });
   });
 
-  const previewModal = async (sendingId: string, recipientId?: number, note?: string) => {
-    const preview = await previewRecipient(deps.db, { sendingId, recipientId });
+  const previewModal = async (sendingId: string, userId: string, recipientId?: number, note?: string) => {
+    const preview = await previewRecipient(deps, { sendingId, userId, recipientId });
     return buildPreviewModal(preview, { htmlUrl: deps.previewLinks?.url(sendingId, preview.recipientId), note });
   };
 
   on(ActionId.preview, async ({ body, client }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    await client.views.open({ trigger_id: body.trigger_id, view: await previewModal(sendingId) });
+    await client.views.open({ trigger_id: body.trigger_id, view: await previewModal(body.actions[0]?.value ?? "", body.user.id) });
   });
 
   const step = async ({ body, client }: ButtonArgs) => {
     const { id, r } = parseValue<{ id: string; r: number }>(body.actions[0]?.value);
-    await assertMayControl(deps.db, deps.approvers, id, body.user.id);
     if (!body.view) throw new AppError("VALIDATION", "Previous and Next work inside the preview.");
-    await client.views.update({ view_id: body.view.id, hash: body.view.hash, view: await previewModal(id, r) });
+    await client.views.update({ view_id: body.view.id, hash: body.view.hash, view: await previewModal(id, body.user.id, r) });
   };
   on(ActionId.previewPrevious, step);
   on(ActionId.previewNext, step);
@@ -135,8 +122,7 @@ export function registerActions(app: App, deps: SlackDeps) {
     await ack();
     try {
       const { id, r } = parseValue<{ id: string; r: number }>(body.actions[0]?.selected_option?.value);
-      await assertMayControl(deps.db, deps.approvers, id, body.user.id);
-      if (body.view) await client.views.update({ view_id: body.view.id, view: await previewModal(id, r) });
+      if (body.view) await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r) });
     } catch (error) {
       deps.log.error({ err: error }, "preview search selection failed");
     }
@@ -147,8 +133,7 @@ export function registerActions(app: App, deps: SlackDeps) {
     const suggestion = body as BlockSuggestion;
     try {
       const { id } = parseValue<{ id: string }>(suggestion.view?.private_metadata);
-      await assertMayControl(deps.db, deps.approvers, id, suggestion.user.id);
-      const matches = await searchRecipients(deps.db, id, suggestion.value ?? "", 50);
+      const matches = await searchRecipients(deps, { sendingId: id, userId: suggestion.user.id, query: suggestion.value ?? "", limit: 50 });
       await ack({
         options: matches.map((match) => ({
           text: { type: "plain_text" as const, text: truncate(match.email, Limits.optionText) },
@@ -176,16 +161,15 @@ export function registerActions(app: App, deps: SlackDeps) {
       note = slackMessageFor(error);
       if (isUnexpected(error)) deps.log.error({ err: error }, "test send failed");
     }
-    await client.views.update({ view_id: body.view.id, view: await previewModal(id, r, note) });
+    await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r, note) });
   });
 
   // A link button still reports its click; there is nothing to do but acknowledge it.
   app.action(ActionId.previewHtml, async ({ ack }) => ack());
 
   on(ActionId.analysis, async ({ body, client }) => {
-    const sendingId = body.actions[0]?.value ?? "";
-    await assertMayControl(deps.db, deps.approvers, sendingId, body.user.id);
-    const view = await deps.views.load(sendingId);
+    const view = await begin(body, "inspect");
+    const sendingId = view.id;
     if (view.analysis) {
       await client.views.open({ trigger_id: body.trigger_id, view: buildAnalysisModal({ sendingId, name: view.name, analysis: view.analysis }) });
       return;

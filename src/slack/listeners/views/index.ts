@@ -1,7 +1,6 @@
 import type { AckFn, App, SlackViewAction, ViewOutput, ViewResponseAction } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
-import { assertMayControl } from "../../../sendings/authority.js";
 import { cancelSending, type PreparedChoice } from "../../../sendings/cancel-sending.js";
 import { rejectSending } from "../../../sendings/reject-sending.js";
 import { rescheduleSending } from "../../../sendings/reschedule-sending.js";
@@ -53,7 +52,6 @@ export function registerViews(app: App, deps: SlackDeps) {
   app.view<SlackViewAction>(CallbackId.cancel, async ({ ack, body, view }) => {
     await submit(deps, ack as Ack, BlockId.reason, async () => {
       const { id } = metadataOf(view);
-      await assertMayControl(deps.db, deps.approvers, id, body.user.id);
       const reason = inputValue(view, BlockId.reason, InputActionId.reason)?.value ?? "";
       // No choice shown means nothing was prepared when the modal opened; anything prepared since is dropped.
       const prepared = (inputValue(view, BlockId.prepared, InputActionId.prepared)?.selected_option?.value ?? "drop") as PreparedChoice;
@@ -69,8 +67,8 @@ export function registerViews(app: App, deps: SlackDeps) {
       const launchAt = sendNow
         ? new Date(deps.clock.now().getTime() + SEND_NOW_DELAY_MS)
         : new Date(typeof picked === "number" ? picked * 1000 : Number.NaN);
-      await rescheduleSending(deps, { sendingId: id, userId: body.user.id, launchAt });
-      if (approve) await approveSending(deps, { sendingId: id, userId: body.user.id });
+      if (approve) await approveSending(deps, { sendingId: id, userId: body.user.id, launchAt });
+      else await rescheduleSending(deps, { sendingId: id, userId: body.user.id, launchAt });
     });
   });
 }
