@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
-import { countPrepared } from "../../src/sendings/count-prepared.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
 import type { ControlDeps } from "../../src/sendings/deps.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
@@ -19,6 +18,7 @@ import {
   startTestEngine,
   statusCounts,
   type TestEngine,
+  countPrepared,
 } from "./support/fixtures.js";
 
 /** Messages an engine with the test settings' 4 connections may have handed over when a Pause commits. */

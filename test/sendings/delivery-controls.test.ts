@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors.js";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
-import { countPrepared } from "../../src/sendings/count-prepared.js";
 import type { ControlDeps } from "../../src/sendings/deps.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
-import { ManualClock, RecordingNotifier, approversOf, givenSending, recipientsOf, silentLog, statusCounts } from "../sender/support/fixtures.js";
+import { countPrepared, ManualClock, RecordingNotifier, approversOf, givenSending, recipientsOf, silentLog, statusCounts } from "../sender/support/fixtures.js";
 
 describeEachDatabase("pause, resume and cancel", (provider) => {
   let db: TestDatabase;
@@ -125,7 +124,7 @@ describeEachDatabase("pause, resume and cancel", (provider) => {
     expect(notifier.last("cancelled")).toEqual({ kind: "cancelled", by: "U1", reason: "enough", prepared: "deliver", preparedCount: 3 });
   });
 
-  it("counting prepared messages of an unknown sending is refused", async () => {
-    expect(await codeOf(countPrepared(db, "snd_nothere00"))).toBe("NOT_FOUND");
+  it("cancelling an unknown sending is refused", async () => {
+    expect(await codeOf(cancelSending(deps, { sendingId: "snd_nothere00", actor: "U1", reason: "x", prepared: "drop" }))).toBe("NOT_FOUND");
   });
 });

@@ -162,3 +162,6 @@ function once(work: () => Promise<void>): () => Promise<void> {
 
 /** The approver list as configured: these user IDs approve, nobody else does. */
 export const approversOf = (...userIds: string[]): ApproverDirectory => ({ isApprover: async (userId) => userIds.includes(userId) });
+
+/** How many messages are rendered and waiting for delivery now: the N the Cancel modal asks about. */
+export const countPrepared = (db: Database, sendingId: string) => db.prisma.recipient.count({ where: { sendingId, status: "PREPARED" } });

@@ -1,12 +1,12 @@
 import type { AckFn, App, SlackViewAction, ViewOutput, ViewResponseAction } from "@slack/bolt";
-import { AppError, isAppError } from "../../../domain/errors.js";
+import { AppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
 import { cancelSending, type PreparedChoice } from "../../../sendings/cancel-sending.js";
 import { rejectSending } from "../../../sendings/reject-sending.js";
 import { rescheduleSending } from "../../../sendings/reschedule-sending.js";
 import { buildNoticeModal } from "../../blocks/modals.js";
 import type { SlackDeps } from "../../deps.js";
-import { isUnexpected, slackMessageFor } from "../../errors.js";
+import { isFieldError, isUnexpected, slackMessageFor } from "../../errors.js";
 import { BlockId, CallbackId, InputActionId } from "../../ids.js";
 
 type Ack = AckFn<ViewResponseAction>;
@@ -32,7 +32,7 @@ async function submit(deps: SlackDeps, ack: Ack, fieldBlock: string, work: () =>
     await work();
     await ack();
   } catch (error) {
-    if (isAppError(error) && (error.code === "VALIDATION" || error.code === "LAUNCH_IN_PAST")) {
+    if (isFieldError(error)) {
       await ack({ response_action: "errors", errors: { [fieldBlock]: error.message } });
       return;
     }
