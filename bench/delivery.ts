@@ -20,7 +20,7 @@ import { createSenderEngine } from "../src/sender/engine.js";
 import { buildMessage, parseVars, unsubscribeUrlFor } from "../src/mail/message.js";
 import { createTestSenderStore } from "../test/support/db-paths.js";
 import type { SenderSettings } from "../src/sender/settings.js";
-import { silentNotifier, systemClock } from "../src/sendings/ports.js";
+import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/database.js";
 import { createHttpServer } from "../src/http/server.js";
-import { silentNotifier, systemClock } from "../src/sendings/ports.js";
+import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestRecipientBulk } from "../test/support/db-paths.js";
 
 const config = loadConfig({

@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import { appendRecipients } from "../sendings/append-recipients.js";
 import { createSending } from "../sendings/create-sending.js";
-import type { IntakeDeps } from "../sendings/deps.js";
+import type { IntakeDeps } from "../sendings/support/deps.js";
 import { getSending } from "../sendings/get-sending.js";
 import { updateSending } from "../sendings/update-sending.js";
 import { readJsonBody, readLines, requireContentType } from "./body.js";

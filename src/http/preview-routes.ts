@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { isAppError } from "../domain/errors.js";
-import type { UseCaseDeps } from "../sendings/deps.js";
+import type { UseCaseDeps } from "../sendings/support/deps.js";
 import { renderRecipientMessage } from "../sendings/render-recipient-message.js";
 import { httpStatusOf } from "./errors.js";
 import { verifyPreviewLink } from "./preview-links.js";

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import { countSendingsByStatus } from "../sendings/count-sendings.js";
-import type { IntakeDeps } from "../sendings/deps.js";
+import type { IntakeDeps } from "../sendings/support/deps.js";
 import { apiRoutes } from "./api-routes.js";
 import { createBearerCheck } from "./auth.js";
 import { HttpError, toErrorResponse } from "./errors.js";

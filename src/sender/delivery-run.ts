@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { compileSending, type CompiledSending } from "../mail/templates.js";
 import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport.js";
-import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/ports.js";
+import type { Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../sendings/support/ports.js";
 import { ErrorBudget } from "./error-budget.js";
 import { freshReads } from "./fresh-reads.js";
 import { personalize } from "../mail/message.js";

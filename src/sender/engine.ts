@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Mailer } from "../mail/transport.js";
-import type { Clock, SendingNotifier } from "../sendings/ports.js";
+import type { Clock, SendingNotifier } from "../sendings/support/ports.js";
 import { DeliveryRun, type RunEnd } from "./delivery-run.js";
 import { Pacer } from "./pacer.js";
 import type { SenderSettings } from "./settings.js";

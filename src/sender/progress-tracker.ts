@@ -1,4 +1,4 @@
-import type { DeliveryProgress } from "../sendings/ports.js";
+import type { DeliveryProgress } from "../sendings/support/ports.js";
 import type { RecipientCounts } from "./store.js";
 
 const RATE_WINDOW_MS = 15_000;

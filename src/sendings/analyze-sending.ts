@@ -3,7 +3,7 @@ import { AppError } from "../domain/errors.js";
 import { analyzeSending as analyzeContent, createRecipientStatsCollector, type Analysis } from "../mail/analysis/index.js";
 import { templateVariables } from "../mail/templates.js";
 import { parseVars } from "../mail/message.js";
-import { placeholders, queryAlongIndex } from "./index-walk.js";
+import { placeholders, queryAlongIndex } from "./support/index-walk.js";
 
 /** Recipients read per query: memory stays flat whatever the list's length. */
 const PAGE_SIZE = 5_000;

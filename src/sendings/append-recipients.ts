@@ -2,12 +2,12 @@ import { BULK_BATCH_SIZE, type RecipientRow, type RecipientSink } from "../db/re
 import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
-import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
-import type { IntakeDeps } from "./deps.js";
-import { createBatchDigest, toRecipientRow, type BatchDigest } from "./recipient-batch.js";
-import { issuesOf, recipientLine, slackUserId } from "./sending-input.js";
-import { SENDING_ID } from "./sending-id.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
+import type { IntakeDeps } from "./support/deps.js";
+import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/recipient-batch.js";
+import { issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
+import { SENDING_ID } from "./support/sending-id.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface AppendInput {
   sendingId: string;

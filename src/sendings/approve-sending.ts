@@ -1,12 +1,12 @@
 import { AppError } from "../domain/errors.js";
 import { statusLabel } from "../domain/sending-status.js";
-import type { ControlDeps, UseCaseDeps } from "./deps.js";
+import type { ControlDeps, UseCaseDeps } from "./support/deps.js";
 import { rescheduleSending } from "./reschedule-sending.js";
-import { assertApprover } from "./authority.js";
-import { errorChecks, type SendingAnalyzer } from "./current-analysis.js";
-import type { ApprovalPolicy } from "./ports.js";
+import { assertApprover } from "./support/authority.js";
+import { errorChecks, type SendingAnalyzer } from "./support/current-analysis.js";
+import type { ApprovalPolicy } from "./support/ports.js";
 import { applyTransition, recordAudit } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface ApproveInput {
   sendingId: string;

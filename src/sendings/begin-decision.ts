@@ -1,9 +1,9 @@
 import { AppError } from "../domain/errors.js";
 import { canApply, reschedulable, statusLabel } from "../domain/sending-status.js";
-import { assertApprover, assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
-import type { ApprovalPolicy } from "./ports.js";
-import { loadSendingView, type SendingView } from "./sending-view.js";
+import { assertApprover, assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
+import type { ApprovalPolicy } from "./support/ports.js";
+import { loadSendingView, type SendingView } from "./support/sending-view.js";
 
 /** A decision taken in a form (reject, reschedule, cancel), or a look at the sending's analysis. */
 export type Decision = "reject" | "reschedule" | "cancel" | "inspect";

@@ -1,10 +1,10 @@
 import { AppError } from "../domain/errors.js";
 import { canApply, statusLabel } from "../domain/sending-status.js";
-import { assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
+import { assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
 import { requireReason } from "./reject-sending.js";
 import { applyTransition } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export type PreparedChoice = "drop" | "deliver";
 

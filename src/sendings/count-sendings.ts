@@ -1,5 +1,5 @@
 import { allStatuses, type SendingStatus } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./deps.js";
+import type { UseCaseDeps } from "./support/deps.js";
 
 /** How many sendings are in each status, every status listed (for the metrics gauge). */
 export async function countSendingsByStatus(deps: Pick<UseCaseDeps, "db">): Promise<Record<SendingStatus, number>> {

@@ -1,12 +1,12 @@
 import { BULK_BATCH_SIZE } from "../db/recipient-bulk.js";
 import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import type { SendingStatus } from "../domain/sending-status.js";
-import type { IntakeDeps } from "./deps.js";
-import { createBatchDigest, toRecipientRow } from "./recipient-batch.js";
-import { invalidInput, sendingInputSchema } from "./sending-input.js";
-import { newSendingId } from "./sending-id.js";
+import type { IntakeDeps } from "./support/deps.js";
+import { createBatchDigest, toRecipientRow } from "./support/recipient-batch.js";
+import { invalidInput, sendingInputSchema } from "./support/sending-input.js";
+import { newSendingId } from "./support/sending-id.js";
 import { recordAudit } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface CreatedSending {
   id: string;

@@ -1,7 +1,7 @@
 import { AppError } from "../domain/errors.js";
 import type { SendingStatus } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./deps.js";
-import { SENDING_ID } from "./sending-id.js";
+import type { UseCaseDeps } from "./support/deps.js";
+import { SENDING_ID } from "./support/sending-id.js";
 
 export const recipientStatuses = ["QUEUED", "PREPARED", "SENT", "FAILED", "CANCELLED"] as const;
 export type RecipientStatus = (typeof recipientStatuses)[number];

@@ -1,7 +1,7 @@
-import { assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
+import { assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
 import { applyTransition } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface PauseInput {
   sendingId: string;

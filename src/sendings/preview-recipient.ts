@@ -1,8 +1,8 @@
 import { AppError } from "../domain/errors.js";
 import { compileSending, templateVariables, type RenderedMessage } from "../mail/templates.js";
-import { assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
-import { placeholders, queryAlongIndex } from "./index-walk.js";
+import { assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
+import { placeholders, queryAlongIndex } from "./support/index-walk.js";
 
 export interface RecipientPreview {
   sendingId: string;

@@ -1,8 +1,8 @@
 import { AppError } from "../domain/errors.js";
-import { assertApprover } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
+import { assertApprover } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
 import { applyTransition } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export const REASON_MAX_LENGTH = 2000;
 

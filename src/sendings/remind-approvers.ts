@@ -1,6 +1,6 @@
-import type { UseCaseDeps } from "./deps.js";
+import type { UseCaseDeps } from "./support/deps.js";
 import { recordAudit } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface Reminder {
   sendingId: string;

@@ -1,9 +1,9 @@
 import { AppError } from "../domain/errors.js";
 import { reschedulable, statusLabel } from "../domain/sending-status.js";
-import { assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
+import { assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
 import { recordAudit } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 /** "Edit launch date": allowed while pending or scheduled, never into the past. */
 export async function rescheduleSending(

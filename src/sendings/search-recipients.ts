@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.js";
-import { assertMayControl } from "./authority.js";
-import type { ControlDeps } from "./deps.js";
-import { placeholders, queryAlongIndex } from "./index-walk.js";
+import { assertMayControl } from "./support/authority.js";
+import type { ControlDeps } from "./support/deps.js";
+import { placeholders, queryAlongIndex } from "./support/index-walk.js";
 
 export interface RecipientMatch {
   id: number;

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { AppError } from "../domain/errors.js";
 import type { Mailer, OutgoingMessage } from "../mail/transport.js";
-import { assertMayControl } from "./authority.js";
-import type { UseCaseDeps } from "./deps.js";
-import type { ApproverDirectory } from "./ports.js";
+import { assertMayControl } from "./support/authority.js";
+import type { UseCaseDeps } from "./support/deps.js";
+import type { ApproverDirectory } from "./support/ports.js";
 import { renderRecipientMessage } from "./render-recipient-message.js";
 import { recordAudit } from "../db/transition.js";
 

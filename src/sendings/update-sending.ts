@@ -1,12 +1,12 @@
 import { contentHash, type SendingContent } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
-import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./content-change.js";
-import type { UseCaseDeps } from "./deps.js";
-import { invalidInput, sendingChangeSchema } from "./sending-input.js";
-import { SENDING_ID } from "./sending-id.js";
+import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
+import type { UseCaseDeps } from "./support/deps.js";
+import { invalidInput, sendingChangeSchema } from "./support/sending-input.js";
+import { SENDING_ID } from "./support/sending-id.js";
 import { recordAudit } from "../db/transition.js";
-import { notifyAfterCommit } from "./notify-after-commit.js";
+import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface UpdateResult {
   sendingId: string;

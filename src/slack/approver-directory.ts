@@ -1,6 +1,6 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
-import type { ApproverDirectory } from "../sendings/ports.js";
+import type { ApproverDirectory } from "../sendings/support/ports.js";
 
 const GROUP_TTL_MS = 60_000;
 

@@ -1,8 +1,8 @@
 import type { Mailer } from "../mail/transport.js";
-import type { SendingAnalyzer } from "../sendings/current-analysis.js";
-import type { UseCaseDeps } from "../sendings/deps.js";
-import type { ApprovalPolicy, ApproverDirectory } from "../sendings/ports.js";
-import type { SendingViews } from "../sendings/sending-view.js";
+import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
+import type { UseCaseDeps } from "../sendings/support/deps.js";
+import type { ApprovalPolicy, ApproverDirectory } from "../sendings/support/ports.js";
+import type { SendingViews } from "../sendings/support/sending-view.js";
 
 /** What the listeners are given: the use cases' dependencies and who may decide. */
 export interface SlackDeps extends UseCaseDeps {

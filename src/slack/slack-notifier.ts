@@ -1,12 +1,12 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
-import { systemClock, type Clock, type DeliveryProgress, type SendingEvent, type SendingNotifier } from "../sendings/ports.js";
-import type { SendingViews } from "../sendings/sending-view.js";
+import { systemClock, type Clock, type DeliveryProgress, type SendingEvent, type SendingNotifier } from "../sendings/support/ports.js";
+import type { SendingViews } from "../sendings/support/sending-view.js";
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
 import { escapeMrkdwn, mention, safeMrkdwn, slackDate } from "./format.js";
-import type { SendingAnalyzer } from "../sendings/current-analysis.js";
+import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 
 export interface SlackNotifierOptions {
   client: webApi.WebClient;

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { openDatabase } from "../../src/db/database.js";
 import { createHttpServer } from "../../src/http/server.js";
-import { systemClock } from "../../src/sendings/ports.js";
+import { systemClock } from "../../src/sendings/support/ports.js";
 import { databaseUrlFor, postgresUrl } from "../support/database-urls.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { RecordingNotifier, sendingJson, startHttpHarness, testConfig, type HttpHarness } from "../support/http-harness.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { createSendingAnalyzer } from "../../src/sendings/current-analysis.js";
+import { createSendingAnalyzer } from "../../src/sendings/support/current-analysis.js";
 import { approveSending } from "../../src/sendings/approve-sending.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";

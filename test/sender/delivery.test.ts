@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
-import type { ControlDeps } from "../../src/sendings/deps.js";
+import type { ControlDeps } from "../../src/sendings/support/deps.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
-import type { SendingNotifier } from "../../src/sendings/ports.js";
+import type { SendingNotifier } from "../../src/sendings/support/ports.js";
 import { HANDOFFS_PER_CONNECTION } from "../../src/sender/delivery-run.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";

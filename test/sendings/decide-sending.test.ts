@@ -3,7 +3,7 @@ import { AppError } from "../../src/domain/errors.js";
 import { approveSending } from "../../src/sendings/approve-sending.js";
 import { beginDecision } from "../../src/sendings/begin-decision.js";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
-import { createSendingAnalyzer } from "../../src/sendings/current-analysis.js";
+import { createSendingAnalyzer } from "../../src/sendings/support/current-analysis.js";
 import { rejectSending } from "../../src/sendings/reject-sending.js";
 import { rescheduleSending } from "../../src/sendings/reschedule-sending.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors.js";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
-import type { ControlDeps } from "../../src/sendings/deps.js";
+import type { ControlDeps } from "../../src/sendings/support/deps.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
 import { resumeSending } from "../../src/sendings/resume-sending.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";

@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.js";
 import type { SendingStatus } from "../../src/domain/sending-status.js";
-import type { SendingEvent, SendingNotifier } from "../../src/sendings/ports.js";
+import type { SendingEvent, SendingNotifier } from "../../src/sendings/support/ports.js";
 import { remindApprovers } from "../../src/sendings/remind-approvers.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { NOW, insertSending } from "./fixtures.js";

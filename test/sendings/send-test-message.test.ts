@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { isAppError } from "../../src/domain/errors.js";
 import { compileSending } from "../../src/mail/templates.js";
 import { createMailer, type Mailer } from "../../src/mail/transport.js";
-import { silentNotifier } from "../../src/sendings/ports.js";
+import { silentNotifier } from "../../src/sendings/support/ports.js";
 import { sendTestMessage } from "../../src/sendings/send-test-message.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { NOW, insertRecipients, insertSending } from "./fixtures.js";

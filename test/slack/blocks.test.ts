@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RecipientPreview } from "../../src/sendings/preview-recipient.js";
-import type { SendingView } from "../../src/sendings/sending-view.js";
+import type { SendingView } from "../../src/sendings/support/sending-view.js";
 import { buildApprovalMessage } from "../../src/slack/blocks/approval-message.js";
 import { buildAnalysisModal, buildCancelModal, buildPreviewModal, buildRejectModal, buildRescheduleModal } from "../../src/slack/blocks/modals.js";
 import { buildProgressMessage } from "../../src/slack/blocks/progress-message.js";

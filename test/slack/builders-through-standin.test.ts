@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Analysis } from "../../src/mail/analysis/index.js";
 import type { RecipientPreview } from "../../src/sendings/preview-recipient.js";
-import type { DeliveryProgress, SendingEvent } from "../../src/sendings/ports.js";
-import type { SendingView } from "../../src/sendings/sending-view.js";
+import type { DeliveryProgress, SendingEvent } from "../../src/sendings/support/ports.js";
+import type { SendingView } from "../../src/sendings/support/sending-view.js";
 import { SlackStandin } from "../../src/slack-standin/standin.js";
 import { buildApprovalMessage } from "../../src/slack/blocks/approval-message.js";
 import {

@@ -4,8 +4,8 @@ import { pino } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { Provider } from "../../src/db/provider.js";
 import { createHttpServer, type HttpDeps } from "../../src/http/server.js";
-import type { IntakeDeps } from "../../src/sendings/deps.js";
-import type { Clock, SendingEvent, SendingNotifier } from "../../src/sendings/ports.js";
+import type { IntakeDeps } from "../../src/sendings/support/deps.js";
+import type { Clock, SendingEvent, SendingNotifier } from "../../src/sendings/support/ports.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 import { createTestRecipientBulk } from "./db-paths.js";
 

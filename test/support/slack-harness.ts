@@ -6,7 +6,7 @@ import pino from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { contentHash, EMPTY_RECIPIENTS_DIGEST } from "../../src/domain/content-hash.js";
 import type { Provider } from "../../src/db/provider.js";
-import { newSendingId } from "../../src/sendings/sending-id.js";
+import { newSendingId } from "../../src/sendings/support/sending-id.js";
 import { startSendgate, type Sendgate } from "../../src/sendgate.js";
 import type { SlackDeps } from "../../src/slack/deps.js";
 import type { SlackNotifier } from "../../src/slack/slack-notifier.js";

@@ -1,7 +1,7 @@
 import type { types } from "@slack/bolt";
 import { statusLabel, type SendingStatus } from "../../domain/sending-status.js";
 import type { Analysis } from "../../mail/analysis/index.js";
-import type { SendingView } from "../../sendings/sending-view.js";
+import type { SendingView } from "../../sendings/support/sending-view.js";
 import { Limits, escapeMrkdwn, truncate, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, BlockId } from "../ids.js";
 

@@ -1,6 +1,6 @@
 import type { types } from "@slack/bolt";
-import type { DeliveryProgress } from "../../sendings/ports.js";
-import type { SendingView } from "../../sendings/sending-view.js";
+import type { DeliveryProgress } from "../../sendings/support/ports.js";
+import type { SendingView } from "../../sendings/support/sending-view.js";
 import { formatCount, mrkdwn, plain, safeMrkdwn, Limits } from "../format.js";
 import { ActionId } from "../ids.js";
 import type { SlackMessage } from "./approval-message.js";

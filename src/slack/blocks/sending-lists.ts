@@ -1,7 +1,7 @@
 import type { types } from "@slack/bolt";
 import { statusLabel } from "../../domain/sending-status.js";
 import type { SendingListPage, SendingListName } from "../../sendings/list-sendings.js";
-import type { SendingView } from "../../sendings/sending-view.js";
+import type { SendingView } from "../../sendings/support/sending-view.js";
 import { Limits, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, SLASH_COMMAND } from "../ids.js";
 import { statusLine, type SlackMessage } from "./approval-message.js";

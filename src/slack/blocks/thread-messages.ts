@@ -1,4 +1,4 @@
-import type { SendingEvent } from "../../sendings/ports.js";
+import type { SendingEvent } from "../../sendings/support/ports.js";
 import { formatCount, mention, safeMrkdwn, slackDate } from "../format.js";
 
 /** The line each change writes in the sending's thread, so the thread is its history. */

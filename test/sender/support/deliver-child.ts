@@ -4,7 +4,7 @@ import { openDatabase } from "../../../src/db/database.js";
 import { createMailer } from "../../../src/mail/transport.js";
 import { createSenderEngine } from "../../../src/sender/engine.js";
 import { createTestSenderStore } from "../../support/db-paths.js";
-import { silentNotifier, systemClock } from "../../../src/sendings/ports.js";
+import { silentNotifier, systemClock } from "../../../src/sendings/support/ports.js";
 import { testSettings } from "./fixtures.js";
 
 const log = pino({ level: "silent" });

@@ -5,7 +5,7 @@ import { createMailer } from "../../../src/mail/transport.js";
 import { createSenderEngine, type SenderEngine } from "../../../src/sender/engine.js";
 import { createTestSenderStore } from "../../support/db-paths.js";
 import type { SenderSettings } from "../../../src/sender/settings.js";
-import type { ApproverDirectory, Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../../../src/sendings/ports.js";
+import type { ApproverDirectory, Clock, DeliveryProgress, SendingEvent, SendingNotifier } from "../../../src/sendings/support/ports.js";
 
 export const NOW = new Date("2026-12-01T09:00:00Z");
 export const silentLog = pino({ level: "silent" });

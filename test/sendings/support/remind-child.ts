@@ -2,7 +2,7 @@
 // what it reminded and what its notifier was told.
 import { pino } from "pino";
 import { openDatabase } from "../../../src/db/database.js";
-import type { SendingEvent } from "../../../src/sendings/ports.js";
+import type { SendingEvent } from "../../../src/sendings/support/ports.js";
 import { remindApprovers } from "../../../src/sendings/remind-approvers.js";
 
 const db = await openDatabase(process.env.DATABASE_URL as string);

@@ -1,6 +1,6 @@
 import type { App } from "@slack/bolt";
 import { listSendings, sendingLists, type SendingListName } from "../../../sendings/list-sendings.js";
-import { SENDING_ID } from "../../../sendings/sending-id.js";
+import { SENDING_ID } from "../../../sendings/support/sending-id.js";
 import { buildHelp, buildSendingDetails, buildSendingList } from "../../blocks/sending-lists.js";
 import type { SlackMessage } from "../../blocks/approval-message.js";
 import type { SlackDeps } from "../../deps.js";

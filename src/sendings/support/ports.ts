@@ -1,4 +1,4 @@
-import type { SendingStatus } from "../domain/sending-status.js";
+import type { SendingStatus } from "../../domain/sending-status.js";
 
 /** What happened to a sending, as told to the people watching it (the Slack thread, the log). */
 export type SendingEvent =
@@ -7,7 +7,7 @@ export type SendingEvent =
   | { kind: "rejected"; by: string; reason: string }
   | { kind: "rescheduled"; by: string; from: Date; to: Date }
   | { kind: "cancelled"; by: string; reason: string; prepared: "drop" | "deliver" | "none"; preparedCount: number }
-  | { kind: "content-changed"; by: string; changed: string[]; approvalsWithdrawn: number }
+  | { kind: "content-changed"; by: string; changed: string[]; approvalsWithdrawn: number; changes?: FieldChange[] }
   | { kind: "started"; progress: DeliveryProgress }
   | { kind: "paused"; by: string; reason?: string }
   | { kind: "resumed"; by: string }
@@ -16,6 +16,16 @@ export type SendingEvent =
   /** Still pending approval shortly before its launch (or after it): the approvers are pinged once. */
   | { kind: "reminder"; launchAt: Date }
   | { kind: "completed"; progress: DeliveryProgress };
+
+/**
+ * One field of a content change, for the people reading about it: `from` and `to` only for short
+ * fields (subject, sender, reply-to, name, launch date), never for bodies or lists.
+ */
+export interface FieldChange {
+  field: string;
+  from?: string;
+  to?: string;
+}
 
 /**
  * The port through which use cases and the engine tell the outside world about changes, after commit.

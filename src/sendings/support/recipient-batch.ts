@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RecipientRow } from "../db/recipient-bulk.js";
+import type { RecipientRow } from "../../db/recipient-bulk.js";
 import type { RecipientInput } from "./sending-input.js";
 
 export function toRecipientRow(recipient: RecipientInput): RecipientRow {

@@ -1,7 +1,7 @@
-import type { Database } from "../db/database.js";
-import { AppError } from "../domain/errors.js";
-import type { SendingStatus } from "../domain/sending-status.js";
-import type { Analysis } from "../mail/analysis/index.js";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../domain/errors.js";
+import type { SendingStatus } from "../../domain/sending-status.js";
+import type { Analysis } from "../../mail/analysis/index.js";
 import { freshAnalysis } from "./current-analysis.js";
 
 /** Everything the Slack surfaces show about one sending, read in one place. */

@@ -1,5 +1,5 @@
-import type { Database } from "../db/database.js";
-import { AppError } from "../domain/errors.js";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../domain/errors.js";
 import type { ApproverDirectory } from "./ports.js";
 
 /** Approvers and the sending's requester may steer it (preview, reschedule, pause, resume, cancel). */

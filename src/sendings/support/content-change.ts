@@ -1,8 +1,8 @@
-import type { Tx } from "../db/database.js";
-import { AppError } from "../domain/errors.js";
-import type { SendingContent } from "../domain/content-hash.js";
-import { editable, statusLabel, type SendingStatus } from "../domain/sending-status.js";
-import { applyTransition, recordAudit, type AuditEntry } from "../db/transition.js";
+import type { Tx } from "../../db/database.js";
+import { AppError } from "../../domain/errors.js";
+import type { SendingContent } from "../../domain/content-hash.js";
+import { editable, statusLabel, type SendingStatus } from "../../domain/sending-status.js";
+import { applyTransition, recordAudit, type AuditEntry } from "../../db/transition.js";
 
 /** Who changed a sending through the API when the request names no Slack user. */
 export const API_ACTOR = "api";

@@ -1,4 +1,4 @@
-import type { Database } from "../db/database.js";
+import type { Database } from "../../db/database.js";
 
 /**
  * Runs a query written to walk an index in its order and stop at a LIMIT (a page of recipients, a

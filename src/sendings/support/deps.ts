@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
-import type { RecipientBulk } from "../db/recipient-bulk.js";
+import type { Database } from "../../db/database.js";
+import type { RecipientBulk } from "../../db/recipient-bulk.js";
 import type { ApproverDirectory, Clock, SendingNotifier } from "./ports.js";
 
 /** What every use case is given by the composition root. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { AppError } from "../domain/errors.js";
-import { checkTemplates, type TemplatePart } from "../mail/templates.js";
+import { AppError } from "../../domain/errors.js";
+import { checkTemplates, type TemplatePart } from "../../mail/templates.js";
 
 /** Lower-cased and trimmed, so that "Ann@Example.com " and "ann@example.com" are one recipient. */
 export const emailAddress = z

@@ -1,7 +1,7 @@
-import type { Database } from "../db/database.js";
-import { AppError } from "../domain/errors.js";
-import type { Analysis } from "../mail/analysis/index.js";
-import { analyzeSending } from "./analyze-sending.js";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../domain/errors.js";
+import type { Analysis } from "../../mail/analysis/index.js";
+import { analyzeSending } from "../analyze-sending.js";
 
 /** Reads a sending's analysis, made once per content: stored with the content hash it describes. */
 export interface SendingAnalyzer {
