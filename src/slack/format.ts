@@ -44,6 +44,9 @@ const SLACK_ID = /^[UWBS][A-Z0-9]{2,}$/;
 /** Mentions only ids that look like Slack ids; anything else is shown as escaped text. */
 export function mention(userId: string): string {
   if (userId === "system") return "sendgate";
+  // Changes made through the API are told with the name of the token that made them.
+  if (userId === "api") return "the API";
+  if (userId.startsWith("api:")) return `API token _${escapeMrkdwn(userId.slice(4))}_`;
   return SLACK_ID.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 
@@ -67,3 +70,8 @@ export function formatAddress(name: string | null, email: string): string {
 }
 
 export const formatCount = (n: number) => n.toLocaleString("en-US");
+
+/** "1 recipient", "12,345 recipients": the count with the word in the right number. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${formatCount(n)} ${n === 1 ? word : many}`;
+}

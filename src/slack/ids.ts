@@ -11,6 +11,8 @@ export const ActionId = {
   pause: "sending.pause",
   resume: "sending.resume",
   analysis: "sending.analysis",
+  /** The card's overflow menu; each option's value names the action it stands for. */
+  more: "sending.more",
   previewPrevious: "preview.previous",
   previewSearch: "preview.search",
   previewTestSend: "preview.test_send",

@@ -43,6 +43,10 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   const lastProgressAt = new Map<string, number>();
   const progressTimers = new Map<string, NodeJS.Timeout>();
   const interval = options.progressIntervalMs ?? 3000;
+  // The card's one-line progress changes less often than the thread's report: two updates per
+  // interval per sending would spend Slack's chat.update allowance twice as fast.
+  const cardInterval = interval * 5;
+  const lastCardAt = new Map<string, number>();
 
   /** One sending's Slack updates run in order; different sendings do not wait for each other. */
   function enqueue(sendingId: string, work: () => Promise<void>): Promise<void> {
@@ -57,9 +61,9 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     return next;
   }
 
-  async function upsertApprovalMessage(sendingId: string) {
+  async function upsertApprovalMessage(sendingId: string, progress?: DeliveryProgress) {
     const view = await views.load(sendingId);
-    const message = buildApprovalMessage(view);
+    const message = buildApprovalMessage(view, progress && { outcomes: progress });
     if (view.slackChannel && view.slackTs) {
       await client.chat.update({ channel: view.slackChannel, ts: view.slackTs, ...message });
       return { view, channel: view.slackChannel, ts: view.slackTs };
@@ -96,6 +100,9 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     if (["started", "paused", "resumed", "auto-paused", "late-launch", "completed", "cancelled"].includes(event.kind)) {
       await upsertProgressMessage(sendingId, "progress" in event ? event.progress : pendingProgress.get(sendingId));
     }
+    if (event.kind === "completed") {
+      for (const map of [pendingProgress, lastProgressAt, lastCardAt]) map.delete(sendingId);
+    }
   }
 
   async function upsertProgressMessage(sendingId: string, progress: DeliveryProgress | undefined) {
@@ -115,7 +122,12 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     const progress = pendingProgress.get(sendingId);
     if (!progress) return;
     lastProgressAt.set(sendingId, Date.now());
-    void enqueue(sendingId, () => upsertProgressMessage(sendingId, progress));
+    void enqueue(sendingId, async () => {
+      await upsertProgressMessage(sendingId, progress);
+      if (Date.now() - (lastCardAt.get(sendingId) ?? 0) < cardInterval) return;
+      lastCardAt.set(sendingId, Date.now());
+      await upsertApprovalMessage(sendingId, progress);
+    });
   }
 
   return {

@@ -225,7 +225,7 @@ function scenario(executablePath: string) {
     await ui.screenshot("06-approved-card");
   });
 
-  step("5. delivery shows in the thread, pauses and resumes from there, and finishes", async () => {
+  step("5. delivery shows on the card and in the thread, pauses and resumes from the card, and finishes", async () => {
     const first = card(0);
     // The thread is open before delivery starts: Pause must be clicked while six messages take three seconds.
     await ui.click(`${message(first.ts)} ${testId(`replies-${first.ts}`)}`);
@@ -233,24 +233,28 @@ function scenario(executablePath: string) {
 
     now = new Date(now.getTime() + 3600_000);
     expect((await app.engine.tick()).delivering).toEqual([first.id]);
-    await ui.click(button(ActionId.pause, THREAD));
+    // The card carries the controls while delivering; the thread keeps the report and the notes.
+    await ui.click(button(ActionId.pause, message(first.ts)));
     await ui.textIn(THREAD, "paused delivery");
-    await ui.visible(button(ActionId.resume, THREAD));
+    await ui.visible(button(ActionId.resume, message(first.ts)));
+    await ui.textIn(message(first.ts), "Paused by");
     await app.engine.idle();
     expect(await statusOf(first.id)).toBe("PAUSED");
     await ui.screenshot("07-thread-paused");
     const sentBeforeResume = emlFiles().length - 1;
     expect(sentBeforeResume, "Pause came after the last message").toBeLessThan(6);
 
-    await ui.click(button(ActionId.resume, THREAD));
+    await ui.click(button(ActionId.resume, message(first.ts)));
     await ui.textIn(THREAD, "resumed delivery");
     await until("the sending is delivering again", async () => (await statusOf(first.id)) === "SENDING");
     // A paused run ends; the engine's next tick continues the sending.
     expect((await app.engine.tick()).delivering).toEqual([first.id]);
     await app.engine.idle();
     await ui.textIn(THREAD, "Delivery finished", 20_000);
-    await ui.textIn(THREAD, "6 sent, 0 failed");
-    await ui.gone(button(ActionId.resume, THREAD));
+    await ui.textIn(THREAD, "6 delivered, 0 failed");
+    await ui.gone(button(ActionId.resume, message(first.ts)));
+    await ui.textIn(message(first.ts), "Delivered");
+    await ui.textIn(message(first.ts), "6 delivered");
     await ui.screenshot("08-thread-delivered");
 
     expect(await statusOf(first.id)).toBe("COMPLETED");
@@ -261,8 +265,12 @@ function scenario(executablePath: string) {
   step("6. Cancel asks for a reason in the modal, then cancels", async () => {
     const second = message(card(1).ts);
     await ui.actAs(BLAIR.id, BLAIR.realName);
-    await ui.click(button(ActionId.cancel, second));
+    // Cancel is in the card's "more" menu, named for what it does.
+    await ui.click(`${second} ${testId(`overflow-${ActionId.more}`)}`);
+    await ui.screenshot("09a-card-more-menu");
+    await ui.click(`${second} ${testId(`overflow-option-${JSON.stringify({ id: card(1).id, do: ActionId.cancel })}`)}`);
     await ui.textIn(MODAL, card(1).name);
+    await ui.textIn(MODAL, "None of its");
     await ui.click(testId("modal-submit"));
     await ui.textIn(testId(`field-error-${BlockId.reason}`), /\S/);
     await ui.screenshot("09-cancel-reason-required");
@@ -275,7 +283,7 @@ function scenario(executablePath: string) {
     await ui.gone(MODAL);
     await ui.textIn(second, "Cancelled by");
     await ui.textIn(second, "Campaign postponed");
-    await ui.gone(button(ActionId.cancel, second));
+    await ui.gone(`${second} ${testId(`overflow-${ActionId.more}`)}`);
     expect(await statusOf(card(1).id)).toBe("CANCELLED");
     await ui.screenshot("10-cancelled-card");
   });

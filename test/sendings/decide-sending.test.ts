@@ -134,4 +134,13 @@ describeEachDatabase("approve, reject, reschedule and cancel", (provider) => {
     expect(await beginDecision(deps(), { sendingId: completed, userId: "UAPPROVER1", decision: "inspect" })).toMatchObject({ status: "COMPLETED" });
     expect(await codeOf(beginDecision(deps(), { sendingId: "snd_nothere00", userId: "UAPPROVER1", decision: "cancel" }))).toBe("NOT_FOUND");
   });
+
+  it("approve is refused while an analysis error stands, naming what blocks it", async () => {
+    const id = await pending();
+    await db.prisma.sending.update({ where: { id }, data: { html: "<p>{{#if vip}}unclosed</p>" } });
+    const refused = await approveSending(deps(), { sendingId: id, userId: "UAPPROVER1" }).catch((error: AppError) => error);
+    expect(refused).toMatchObject({ code: "BLOCKED", details: { checks: [expect.objectContaining({ id: expect.any(String), title: expect.any(String) })] } });
+    expect(await statusOf(id)).toBe("PENDING_APPROVAL");
+    expect(await db.prisma.decision.count({ where: { sendingId: id } })).toBe(0);
+  });
 });

@@ -4,7 +4,7 @@ import { simpleParser } from "mailparser";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { ActionId, BlockId, CallbackId } from "../../src/slack/ids.js";
 import { describeEachDatabase } from "../support/databases.js";
-import { givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
+import { cardActionIds, givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
 import { blocksOf, viewOf } from "../support/slack-api.js";
 import { interactionBody, postSigned } from "../support/slack-requests.js";
 
@@ -37,7 +37,7 @@ describeEachDatabase("approver tools in Slack", (provider) => {
   it("shows the analysis summary on the message and the checks in a modal", async () => {
     const s = await givenPendingSending(h, { html: '<p>Hi {{firstName}}</p><img src="https://cdn.acme.test/a.png">' });
     const posted = JSON.stringify(blocksOf(h.slack.called("chat.postMessage")[0]!));
-    expect(posted).toMatch(/Analysis: \d+ checks passed, \d+ warnings?, 0 errors/);
+    expect(posted).toMatch(/:warning: \d+ warnings?: [^"]*alt/i);
     h.slack.resetRecords();
     await clickOnCard(h, "UAPPROVER1", s.id, ActionId.analysis);
     await settle(h, () => h.slack.called("views.open").length === 1);
@@ -46,14 +46,16 @@ describeEachDatabase("approver tools in Slack", (provider) => {
     expect(JSON.stringify(modal.blocks)).toMatch(/:warning: \*[^*]*alt/i);
   });
 
-  it("refuses to approve while an analysis error stands, and says what blocks it", async () => {
+  it("a card blocked by an analysis error offers no Approve and names the error; the analysis opens from it", async () => {
     const s = await givenPendingSending(h, { html: "<p>{{#if vip}}unclosed</p>" });
+    const card = blocksOf(h.slack.called("chat.postMessage")[0]!);
+    expect(JSON.stringify(card[0])).toContain(":no_entry: Blocked: Spring newsletter");
+    expect(cardActionIds(card)).not.toContain(ActionId.approve);
+    expect(JSON.stringify(card)).toMatch(/Approval is blocked until this is fixed:[^"]*html/);
     h.slack.resetRecords();
-    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.approve);
-    await settle(h, () => h.slack.called("chat.postEphemeral").length === 1);
-    const text = String(h.slack.called("chat.postEphemeral")[0]!.args.text);
-    expect(text).toContain("Approval is blocked until the analysis errors are fixed");
-    expect(text).toMatch(/html/i);
+    await clickOnCard(h, "UAPPROVER1", s.id, ActionId.analysis);
+    await settle(h, () => h.slack.called("views.open").length === 1);
+    expect(viewOf(h.slack.called("views.open")[0]!).callback_id).toBe(CallbackId.analysis);
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("PENDING_APPROVAL");
     expect(await h.db.prisma.decision.count()).toBe(0);
   });

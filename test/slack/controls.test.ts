@@ -90,7 +90,8 @@ describeEachDatabase("cancel, pause and resume from Slack", (provider) => {
     await h.db.prisma.recipient.updateMany({ where: { sendingId: s.id, email: { in: ["ann@example.com", "bob@example.com"] } }, data: { status: "PREPARED" } });
     h.slack.resetRecords();
     const modal = await openCancelModal(h, s.id, "UAPPROVER2", "list");
-    expect(JSON.stringify(modal.view.blocks)).toContain("2 messages are already prepared");
+    expect(JSON.stringify(modal.view.blocks)).toContain("What happens to the 2 prepared messages?");
+    expect(JSON.stringify(modal.view.blocks)).toContain("0 delivered · 0 failed · 2 prepared · 1 not yet prepared");
     expect(await submitCancel(h, modal, "UAPPROVER2", "Typo in the subject", "deliver")).toEqual({ kind: "closed" });
     expect(await statusOf(h, s.id)).toBe("CANCELLED");
     const counts = await h.db.prisma.recipient.groupBy({ by: ["status"], where: { sendingId: s.id }, _count: { _all: true }, orderBy: { status: "asc" } });

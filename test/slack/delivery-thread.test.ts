@@ -25,7 +25,7 @@ describeEachDatabase("delivery as the Slack thread shows it", (provider) => {
     return s;
   }
 
-  it("posts progress with Pause and Cancel in the thread, then the summary; the approval message follows", async () => {
+  it("posts the delivery report in the thread, then the summary; the card carries Pause while delivering, and the outcome after", async () => {
     const s = await givenDueSending();
     await h.app.engine.tick();
     await h.app.engine.idle();
@@ -34,13 +34,22 @@ describeEachDatabase("delivery as the Slack thread shows it", (provider) => {
     await settle(h, () => h.slack.called("chat.update").some((c) => JSON.stringify(c.args).includes("Delivered")));
     const thread = h.slack.called("chat.postMessage").map((c) => String(c.args.text));
     expect(thread.some((t) => t.includes("Delivery started to 40 recipients"))).toBe(true);
-    expect(thread.some((t) => t.includes("Delivery finished: 40 sent, 0 failed"))).toBe(true);
+    expect(thread.some((t) => t.includes("Delivery finished: 40 delivered, 0 failed"))).toBe(true);
     const progressPosts = h.slack.called("chat.postMessage").filter((c) => c.args.thread_ts && String(c.args.blocks ?? "").includes("Delivering"));
     expect(progressPosts.length).toBeLessThanOrEqual(1);
-    if (progressPosts[0]) expect(String(progressPosts[0].args.blocks)).toContain(ActionId.pause);
-    const final = h.slack.called("chat.update").filter((c) => String(c.args.blocks).includes("Delivered")).at(-1)!;
-    expect(String(final.args.blocks)).toContain("*40* sent");
+    // The card, while delivering, offers Pause; the thread's report has no controls.
+    const { slackTs } = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } });
+    const whileSending = h.slack.called("chat.update").filter((c) => c.args.ts === slackTs && String(c.args.blocks).includes(":outbox_tray: Sending"));
+    expect(whileSending.length).toBeGreaterThan(0);
+    expect(String(whileSending[0]!.args.blocks)).toContain(ActionId.pause);
+    for (const post of progressPosts) expect(String(post.args.blocks)).not.toContain(ActionId.pause);
+    const final = h.slack.called("chat.update").filter((c) => c.args.ts !== slackTs && String(c.args.blocks).includes("Delivered")).at(-1)!;
+    expect(String(final.args.blocks)).toContain("*40* delivered");
     expect(String(final.args.blocks)).not.toContain(ActionId.pause);
+    const card = h.slack.called("chat.update").filter((c) => c.args.ts === slackTs).at(-1)!;
+    expect(String(card.args.blocks)).toContain(":checkered_flag: Delivered: Spring newsletter");
+    expect(String(card.args.blocks)).toContain("*Outcome* of 40 recipients: *40* delivered · *0* failed");
+    expect(String(card.args.blocks)).not.toContain(ActionId.pause);
   });
 
   it("Slack answering 429 and 500, or hanging, never stops or slows delivery", async () => {

@@ -36,7 +36,7 @@ describeEachDatabase("preview and /sendings", (provider) => {
     const text = JSON.stringify(first.blocks);
     expect(text).toContain("ann@example.com");
     expect(text).toContain("Recipient 1 of 2");
-    // The hostile variable shows as text: escaped wherever mrkdwn is parsed, and plain_text in the body.
+    // The hostile variable shows as text: escaped wherever mrkdwn is parsed, the body included.
     const mrkdwnTexts = JSON.stringify(first.blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? [];
     expect(mrkdwnTexts.length).toBeGreaterThan(2);
     for (const m of mrkdwnTexts) {
@@ -45,8 +45,8 @@ describeEachDatabase("preview and /sendings", (provider) => {
     }
     expect(text).toContain("Hello Ann &lt;!channel&gt;");
     const body = (first.blocks as Array<{ text?: { type: string; text: string } }>).find((b) => b.text?.text.startsWith("Hi Ann"));
-    expect(body?.text?.type).toBe("plain_text");
-    expect(body?.text?.text).toContain("Hi Ann <!channel>");
+    expect(body?.text?.type).toBe("mrkdwn");
+    expect(body?.text?.text).toContain("Hi Ann &lt;!channel&gt;");
 
     const hash = modal.hash;
     await h.click("UAPPROVER1", { viewId: modal.id }, ActionId.previewNext);
@@ -125,7 +125,8 @@ describeEachDatabase("preview and /sendings", (provider) => {
     const s = await givenPendingSending(h, { name: "Show me" });
     const shown = await command(h, `show ${s.id}`);
     expect(JSON.stringify(shown.blocks)).toContain("Show me");
-    expect(JSON.stringify(shown.blocks)).toContain("Waiting for 1 approval");
+    expect(JSON.stringify(shown.blocks)).toContain(":hourglass_flowing_sand: Needs approval: Show me");
+    expect(JSON.stringify(shown.blocks)).toContain("0 of 1 approval");
     const missing = await command(h, "show snd_0000000000");
     expect(missing.text).toContain("does not exist");
     for (const text of ["help", "", "launch the rockets"]) {

@@ -59,7 +59,8 @@ describeEachDatabase("the sending's thread in Slack", (provider) => {
     expect(res.status).toBe(200);
     await settle(h, () => threadOf(h, card.ts).some((line) => line.includes("changed")));
     const note = threadOf(h, card.ts).find((line) => line.includes("changed"))!;
-    expect(note).toContain("<@UREQUESTER> changed subject");
+    expect(note).toContain("<@UREQUESTER> changed the subject");
+    expect(note).toContain("The approval given before no longer counts: it needs approving again.");
     expect(note).toContain("<@UAPPROVER1> <@UAPPROVER2> <!subteam^SAPPROVERS>");
     const shown = JSON.stringify(h.slack.workspace.message(APPROVALS_CHANNEL, card.ts)!.blocks);
     expect(shown).toContain(ActionId.approve);

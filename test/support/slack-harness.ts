@@ -1,3 +1,4 @@
+import { ActionId } from "../../src/slack/ids.js";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -90,7 +91,12 @@ export async function startSlackHarness(
     clock,
     app,
     outboxDir,
-    click: (user, surface, actionId) => slack.click(user, surface, actionId),
+    async click(user, surface, actionId) {
+      // The card keeps its rarer actions in its "more" menu: a person opens it and picks the option.
+      const option = "ts" in surface ? moreMenuOption(slack.workspace.message(surface.channel, surface.ts)?.blocks ?? [], actionId) : undefined;
+      if (option) await slack.pick(user, surface, ActionId.more, option);
+      else await slack.click(user, surface, actionId);
+    },
     async approvalMessage(sendingId) {
       const stored = await db.prisma.sending.findUniqueOrThrow({ where: { id: sendingId } });
       if (!stored.slackChannel || !stored.slackTs) throw new Error(`${sendingId} has no approval message yet`);
@@ -174,4 +180,27 @@ export async function settle(h: SlackHarness, until: () => boolean | Promise<boo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error("condition not reached in time");
+}
+
+/** The option of the card's "more" menu that stands for an action, when no button of that action is shown. */
+export function moreMenuOption(blocks: unknown[], actionId: string): { text: unknown; value: string } | undefined {
+  const elements = (blocks as { type: string; elements?: { type: string; action_id?: string; options?: { text: unknown; value: string }[] }[] }[])
+    .filter((block) => block.type === "actions")
+    .flatMap((block) => block.elements ?? []);
+  if (elements.some((element) => element.type === "button" && element.action_id === actionId)) return undefined;
+  const menu = elements.find((element) => element.type === "overflow" && element.action_id === ActionId.more);
+  return menu?.options?.find((option) => (JSON.parse(option.value) as { do?: string }).do === actionId);
+}
+
+/** The actions a card offers, in order: its buttons, and the options of its "more" menu by the action each stands for. */
+export function cardActionIds(blocks: unknown[]): string[] {
+  return (blocks as { elements?: { type?: string; action_id?: string; options?: { value: string }[] }[] }[]).flatMap((block) =>
+    (block.elements ?? []).flatMap((element) =>
+      element.type === "overflow" && element.action_id === ActionId.more
+        ? (element.options ?? []).map((option) => (JSON.parse(option.value) as { do: string }).do)
+        : element.action_id
+          ? [element.action_id]
+          : [],
+    ),
+  );
 }

@@ -2,7 +2,23 @@ import type { Database } from "../../db/database.js";
 import { AppError } from "../../domain/errors.js";
 import type { SendingStatus } from "../../domain/sending-status.js";
 import type { Analysis } from "../../mail/analysis/index.js";
+import { parseVars } from "../../mail/message.js";
+import { compileSending } from "../../mail/templates.js";
 import { freshAnalysis } from "./current-analysis.js";
+
+/** Where each recipient of a sending stands: the numbers add up to the recipient count. */
+export interface RecipientOutcomes {
+  /** Not yet rendered. */
+  queued: number;
+  /** Rendered and waiting for their turn at the mail server. */
+  prepared: number;
+  /** Accepted by the mail server. */
+  sent: number;
+  /** Refused by the mail server, or out of attempts. */
+  failed: number;
+  /** Never sent because the sending was cancelled. */
+  cancelled: number;
+}
 
 /** Everything the Slack surfaces show about one sending, read in one place. */
 export interface SendingView {
@@ -13,6 +29,9 @@ export interface SendingView {
   fromEmail: string;
   replyTo: string | null;
   launchAt: Date;
+  /** When delivery first started and when it finished, once they have. */
+  startedAt: Date | null;
+  finishedAt: Date | null;
   requestedBy: string;
   status: SendingStatus;
   statusNote: string | null;
@@ -20,6 +39,11 @@ export interface SendingView {
   recipientCount: number;
   /** Rendered ahead of delivery and not yet handed to SMTP; the cancel modal asks what becomes of them. */
   preparedCount: number;
+  outcomes: RecipientOutcomes;
+  /** The most frequent failure reasons, most frequent first (only when some failed). */
+  failureReasons: { reason: string; count: number }[];
+  /** The subject as the first recipient gets it; null when it has no variables or does not render. */
+  exampleSubject: string | null;
   slackChannel: string | null;
   slackTs: string | null;
   progressTs: string | null;
@@ -42,7 +66,10 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     },
   });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
-  const preparedCount = await db.prisma.recipient.count({ where: { sendingId, status: "PREPARED" } });
+  const outcomes = await recipientOutcomes(db, sendingId);
+  const preparedCount = outcomes.prepared;
+  const failureReasons = outcomes.failed > 0 ? await mainFailureReasons(db, sendingId) : [];
+  const exampleSubject = sending.subject.includes("{{") ? await renderExampleSubject(db, sending) : null;
   const approvals = sending.decisions
     .filter((d) => d.kind === "APPROVAL" && d.contentHash === sending.contentHash)
     .map((d) => ({ userId: d.userId, at: d.createdAt }));
@@ -56,12 +83,17 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     fromEmail: sending.fromEmail,
     replyTo: sending.replyTo,
     launchAt: sending.launchAt,
+    startedAt: sending.startedAt,
+    finishedAt: sending.finishedAt,
     requestedBy: sending.requestedBy,
     status: sending.status,
     statusNote: sending.statusNote,
     contentHash: sending.contentHash,
     recipientCount: sending.recipientCount,
     preparedCount,
+    outcomes,
+    failureReasons,
+    exampleSubject,
     slackChannel: sending.slackChannel,
     slackTs: sending.slackTs,
     progressTs: sending.progressTs,
@@ -71,6 +103,35 @@ export async function loadSendingView(db: Database, sendingId: string, requiredA
     requiredApprovals,
     analysis: freshAnalysis(sending),
   };
+}
+
+async function recipientOutcomes(db: Database, sendingId: string): Promise<RecipientOutcomes> {
+  const groups = await db.prisma.recipient.groupBy({ by: ["status"], where: { sendingId }, _count: { _all: true } });
+  const outcomes: RecipientOutcomes = { queued: 0, prepared: 0, sent: 0, failed: 0, cancelled: 0 };
+  for (const group of groups) outcomes[group.status.toLowerCase() as keyof RecipientOutcomes] = group._count._all;
+  return outcomes;
+}
+
+async function mainFailureReasons(db: Database, sendingId: string): Promise<{ reason: string; count: number }[]> {
+  const groups = await db.prisma.recipient.groupBy({
+    by: ["lastError"],
+    where: { sendingId, status: "FAILED" },
+    _count: { _all: true },
+    orderBy: { _count: { lastError: "desc" } },
+    take: 3,
+  });
+  return groups.map((group) => ({ reason: group.lastError ?? "unknown", count: group._count._all }));
+}
+
+/** The first recipient's subject, so approvers see what a reader sees beside the template. */
+async function renderExampleSubject(db: Database, sending: { id: string; subject: string }): Promise<string | null> {
+  const first = await db.prisma.recipient.findFirst({ where: { sendingId: sending.id }, orderBy: { id: "asc" }, select: { email: true, vars: true } });
+  if (!first) return null;
+  try {
+    return compileSending({ subject: sending.subject, html: "", text: null }).render({ email: first.email, ...parseVars(first.vars) }).subject;
+  } catch {
+    return null;
+  }
 }
 
 /** Remembers where a sending's approval message lives, so later changes update it in place. */

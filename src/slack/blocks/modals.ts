@@ -1,8 +1,10 @@
 import type { types } from "@slack/bolt";
 import type { Analysis } from "../../mail/analysis/index.js";
 import type { RecipientPreview } from "../../sendings/preview-recipient.js";
-import { Limits, formatAddress, formatCount, mrkdwn, plain, safeMrkdwn, slackDate, truncate } from "../format.js";
+import type { RecipientOutcomes } from "../../sendings/support/sending-view.js";
+import { Limits, formatAddress, formatCount, mrkdwn, plain, plural, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, BlockId, CallbackId, InputActionId } from "../ids.js";
+import { previewMrkdwn } from "./preview-text.js";
 
 type ModalView = types.ModalView;
 type KnownBlock = types.KnownBlock;
@@ -93,37 +95,50 @@ function lateLaunchChoice(): KnownBlock {
   };
 }
 
-export function buildCancelModal(ctx: ModalContext & { preparedCount: number }): ModalView {
+/**
+ * Cancel asks for a reason and, when some messages are prepared (rendered and waiting for their turn
+ * at the mail server), whether they still go out. The numbers shown add up to the recipient count.
+ */
+export function buildCancelModal(ctx: ModalContext & { recipientCount: number; outcomes: RecipientOutcomes }): ModalView {
+  const o = ctx.outcomes;
+  const prepared = o.prepared;
+  const started = o.sent + o.failed + prepared > 0;
+  const standing = started
+    ? `Of ${plural(ctx.recipientCount, "recipient")}: ${formatCount(o.sent)} delivered · ${formatCount(o.failed)} failed · ` +
+      `${formatCount(prepared)} prepared · ${formatCount(o.queued)} not yet prepared` +
+      (o.cancelled > 0 ? ` · ${formatCount(o.cancelled)} already cancelled` : "") +
+      `.\nCancelling stops the ${formatCount(o.queued)} not yet prepared.`
+    : `None of its ${plural(ctx.recipientCount, "recipient")} will get it.`;
   const blocks: KnownBlock[] = [
-    { type: "section", text: mrkdwn(`Cancel *${safeMrkdwn(ctx.name, 500)}*? This cannot be undone.`) },
+    { type: "section", text: mrkdwn(`Cancel *${safeMrkdwn(ctx.name, 500)}*? This cannot be undone.\n${standing}`) },
     {
       type: "input",
       block_id: BlockId.reason,
       label: plain("Reason"),
+      hint: plain("Shown in the sending's thread and kept in its history."),
       element: { type: "plain_text_input", action_id: InputActionId.reason, multiline: true, max_length: 2000 },
     },
   ];
-  if (ctx.preparedCount > 0) {
-    const n = formatCount(ctx.preparedCount);
+  if (prepared > 0) {
+    const [them, get] = prepared === 1 ? ["it", "gets"] : ["them", "get"];
+    const drop = { text: plain(`Drop ${them}: ${plural(prepared, "recipient")} will not get it`), value: "drop" };
     blocks.push({
       type: "input",
       block_id: BlockId.prepared,
-      label: plain(`${n} messages are already prepared`),
+      label: plain(`What happens to the ${plural(prepared, "prepared message")}?`),
+      hint: plain("Prepared messages are already rendered and waiting for their turn at the mail server."),
       element: {
         type: "radio_buttons",
         action_id: InputActionId.prepared,
-        initial_option: { text: plain(`Drop the ${n} prepared messages`), value: "drop" },
-        options: [
-          { text: plain(`Drop the ${n} prepared messages`), value: "drop" },
-          { text: plain(`Still deliver the ${n} prepared messages`), value: "deliver" },
-        ],
+        initial_option: drop,
+        options: [drop, { text: plain(`Deliver ${them}: ${plural(prepared, "recipient")} still ${get} it`), value: "deliver" }],
       },
     });
   }
   return {
     type: "modal",
     callback_id: CallbackId.cancel,
-    private_metadata: metadata({ id: ctx.sendingId, prepared: ctx.preparedCount }),
+    private_metadata: metadata({ id: ctx.sendingId, prepared }),
     title: title("Cancel sending"),
     submit: plain("Cancel sending", Limits.modalSubmit),
     close: plain("Keep it", Limits.modalSubmit),
@@ -141,9 +156,16 @@ export interface PreviewExtras {
   note?: string;
 }
 
+/** Cut at the last line break before the limit, so that no link or bold mark is cut in half. */
+function cutAtLine(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const end = text.lastIndexOf("\n", limit - 2);
+  return `${text.slice(0, end > 0 ? end : 0).trimEnd()}\n…`;
+}
+
 export function buildPreviewModal(preview: RecipientPreview, extras: PreviewExtras = {}): ModalView {
-  const body = preview.message.text;
-  const cut = [...body].length > PREVIEW_BODY_LIMIT;
+  const body = previewMrkdwn(preview.message.html);
+  const cut = body.length > PREVIEW_BODY_LIMIT;
   const blocks: KnownBlock[] = [
     // A section accessory, not an input block: Slack refuses a modal with an input block and no
     // submit button, and the preview has nothing to submit.
@@ -167,11 +189,11 @@ export function buildPreviewModal(preview: RecipientPreview, extras: PreviewExtr
     },
     { type: "section", text: mrkdwn(`*Subject*\n${safeMrkdwn(preview.message.subject, 2000)}`) },
     { type: "divider" },
-    // plain_text: nothing in a recipient's data can format, mention or link here.
-    { type: "section", text: plain(truncate(body, PREVIEW_BODY_LIMIT)) },
+    // Escaped content with only the HTML's own structure as markup: nothing in a recipient's data can mention or link.
+    { type: "section", text: mrkdwn(cutAtLine(body, PREVIEW_BODY_LIMIT) || " ") },
   ];
   const notes: string[] = [];
-  if (cut) notes.push(`:scissors: The body is cut at ${formatCount(PREVIEW_BODY_LIMIT)} characters of ${formatCount([...body].length)}.`);
+  if (cut) notes.push(`:scissors: The body is cut here; the whole message is ${formatCount(body.length)} characters. Send yourself a test to read it all.`);
   if (preview.filledVariables.length > 0) notes.push(`Filled: ${safeMrkdwn(preview.filledVariables.join(", "), 800)}`);
   if (preview.missingVariables.length > 0) notes.push(`:warning: Missing for this recipient: ${safeMrkdwn(preview.missingVariables.join(", "), 800)}`);
   if (notes.length > 0) blocks.push({ type: "context", elements: notes.map((note) => mrkdwn(note)) });

@@ -1,19 +1,11 @@
 import type { types } from "@slack/bolt";
 import type { DeliveryProgress } from "../../sendings/support/ports.js";
 import type { SendingView } from "../../sendings/support/sending-view.js";
-import { formatCount, mrkdwn, plain, safeMrkdwn, Limits } from "../format.js";
-import { ActionId } from "../ids.js";
-import type { SlackMessage } from "./approval-message.js";
-
-const BAR_WIDTH = 20;
-
-export function progressBar(done: number, total: number): string {
-  const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH)) : 0;
-  return `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`;
-}
+import { formatCount, mrkdwn, safeMrkdwn } from "../format.js";
+import { percent, type SlackMessage } from "./approval-message.js";
+import { progressBar } from "./progress-bar.js";
 
 function duration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "unknown";
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
@@ -21,47 +13,49 @@ function duration(seconds: number): string {
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-/** The live delivery message in a sending's thread, with the controls that apply now (`now` from sendgate's clock). */
+/** A rate is worth showing once it rests on a few seconds of delivery. */
+const RATE_KNOWN_AFTER_MS = 5_000;
+
+/**
+ * The delivery report in a sending's thread (`now` from sendgate's clock): a bar of what was
+ * delivered, where every recipient stands, the rate and time left once known, the main failure
+ * reasons. The controls are on the card; the thread holds the report and the notes.
+ */
 export function buildProgressMessage(view: SendingView, progress: DeliveryProgress | undefined, now: Date): SlackMessage {
   const total = progress?.total ?? view.recipientCount;
-  const sent = progress?.sent ?? 0;
-  const failed = progress?.failed ?? 0;
-  const done = sent + failed + (progress?.cancelled ?? 0);
-  const remaining = Math.max(0, total - done);
-  const rate = progress?.rate ?? 0;
-  const lines = [`\`${progressBar(done, total)}\` ${total > 0 ? Math.floor((done / total) * 100) : 0}%`];
-  lines.push(`*${formatCount(sent)}* sent · *${formatCount(failed)}* failed · ${formatCount(total)} in all`);
-  if (view.status === "SENDING") lines.push(`${rate.toFixed(1)} messages/s · about ${duration(rate > 0 ? remaining / rate : NaN)} left`);
-  if (progress && (view.status === "COMPLETED" || view.status === "CANCELLED")) {
-    lines.push(`Took ${duration((now.getTime() - progress.startedAt.getTime()) / 1000)}.`);
-    if (progress.cancelled > 0) lines.push(`${formatCount(progress.cancelled)} not sent (cancelled).`);
+  const o = progress ?? { ...view.outcomes, rate: 0, startedAt: view.startedAt ?? now, failureReasons: view.failureReasons };
+  const waiting = o.queued + o.prepared;
+  const lines = [`${progressBar(o.sent, total)} ${percent(o.sent, total)} delivered`];
+  const parts = [`*${formatCount(o.sent)}* delivered`, `*${formatCount(o.failed)}* failed`];
+  if (waiting > 0) parts.push(`*${formatCount(waiting)}* waiting`);
+  if (o.cancelled > 0) parts.push(`*${formatCount(o.cancelled)}* cancelled`);
+  lines.push(`${parts.join(" · ")} — of ${formatCount(total)}`);
+  const elapsedMs = now.getTime() - o.startedAt.getTime();
+  if (view.status === "SENDING" && o.rate > 0 && elapsedMs >= RATE_KNOWN_AFTER_MS) {
+    lines.push(`${o.rate >= 10 ? Math.round(o.rate) : o.rate.toFixed(1)} messages/s · about ${duration(waiting / o.rate)} left`);
   }
-  if (progress && progress.failureReasons.length > 0) {
+  if (view.status === "PAUSED") {
+    lines.push("_Messages already handed to the mail server when it paused still arrive, so the count can rise a little._");
+  }
+  if (progress && (view.status === "COMPLETED" || view.status === "CANCELLED") && elapsedMs > 0) {
+    lines.push(`Took ${duration(elapsedMs / 1000)}.`);
+  }
+  if (o.failureReasons.length > 0) {
     lines.push(
-      `Main failure reasons: ${progress.failureReasons
+      `Main failure reasons: ${o.failureReasons
         .slice(0, 3)
         .map((r) => `${safeMrkdwn(r.reason, 200)} (${formatCount(r.count)})`)
         .join("; ")}`,
     );
   }
-  if (view.statusNote && view.status === "PAUSED") lines.push(`:warning: ${safeMrkdwn(view.statusNote, 1000)}`);
   const heading: Record<string, string> = {
+    SCHEDULED: ":outbox_tray: Starting",
     SENDING: ":outbox_tray: Delivering",
     PAUSED: ":double_vertical_bar: Paused",
-    COMPLETED: ":checkered_flag: Delivered",
+    COMPLETED: o.failed > 0 ? ":warning: Delivered with failures" : ":checkered_flag: Delivered",
     CANCELLED: ":x: Cancelled",
   };
-  const blocks: types.KnownBlock[] = [
-    { type: "section", text: mrkdwn(`*${heading[view.status] ?? view.status}*\n${lines.join("\n")}`) },
-  ];
-  const button = (text: string, actionId: string, style?: "primary" | "danger"): types.Button => ({
-    type: "button",
-    text: plain(text, Limits.buttonText),
-    action_id: actionId,
-    value: view.id,
-    ...(style ? { style } : {}),
-  });
-  if (view.status === "SENDING") blocks.push({ type: "actions", elements: [button("Pause", ActionId.pause), button("Cancel", ActionId.cancel, "danger")] });
-  if (view.status === "PAUSED") blocks.push({ type: "actions", elements: [button("Resume", ActionId.resume, "primary"), button("Cancel", ActionId.cancel, "danger")] });
-  return { text: `${heading[view.status] ?? view.status}: ${formatCount(sent)} of ${formatCount(total)} sent`, blocks };
+  const title = heading[view.status] ?? view.status;
+  const blocks: types.KnownBlock[] = [{ type: "section", text: mrkdwn(`*${title}*\n${lines.join("\n")}`) }];
+  return { text: `${title}: ${formatCount(o.sent)} of ${formatCount(total)} delivered`, blocks };
 }

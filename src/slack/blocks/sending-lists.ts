@@ -2,9 +2,9 @@ import type { types } from "@slack/bolt";
 import { statusLabel } from "../../domain/sending-status.js";
 import type { SendingListPage, SendingListName } from "../../sendings/list-sendings.js";
 import type { SendingView } from "../../sendings/support/sending-view.js";
-import { Limits, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
+import { Limits, escapeMrkdwn, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, SLASH_COMMAND } from "../ids.js";
-import { statusLine, type SlackMessage } from "./approval-message.js";
+import { stateOf, statusLine, type SlackMessage } from "./approval-message.js";
 
 type KnownBlock = types.KnownBlock;
 
@@ -66,14 +66,14 @@ export function buildSendingList(page: SendingListPage): SlackMessage {
 }
 
 export function buildSendingDetails(view: SendingView): SlackMessage {
+  const { emoji, word } = stateOf(view);
   return {
-    text: `${view.name}: ${statusLabel[view.status]}`,
+    text: `${word}: ${escapeMrkdwn(view.name)}`,
     blocks: [
-      { type: "header", text: plain(view.name, Limits.headerText) },
+      { type: "header", text: plain(`${emoji} ${word}: ${view.name}`, Limits.headerText) },
       {
         type: "section",
         fields: [
-          mrkdwn(`*Status*\n${statusLabel[view.status]}`),
           mrkdwn(`*Launch*\n${slackDate(view.launchAt)}`),
           mrkdwn(`*Subject*\n${safeMrkdwn(view.subject, 500)}`),
           mrkdwn(`*From*\n${safeMrkdwn(formatAddress(view.fromName, view.fromEmail), 500)}`),
@@ -81,7 +81,8 @@ export function buildSendingDetails(view: SendingView): SlackMessage {
           mrkdwn(`*Requested by*\n${mention(view.requestedBy)}`),
         ],
       },
-      { type: "context", elements: [mrkdwn(statusLine(view)), mrkdwn(`\`${view.id}\``)] },
+      { type: "section", text: mrkdwn(statusLine(view)) },
+      { type: "context", elements: [mrkdwn(view.id)] },
     ],
   };
 }

@@ -1,4 +1,4 @@
-import type { App, BlockAction, BlockButtonAction, BlockSuggestion, ExternalSelectAction } from "@slack/bolt";
+import type { App, BlockAction, BlockButtonAction, BlockSuggestion, ExternalSelectAction, OverflowAction } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
 import { beginDecision, type Decision } from "../../../sendings/begin-decision.js";
@@ -22,7 +22,8 @@ import type { SlackDeps } from "../../deps.js";
 import { isUnexpected, slackMessageFor } from "../../errors.js";
 import { ActionId } from "../../ids.js";
 
-type ButtonArgs = { body: BlockButtonAction; client: App["client"] };
+/** `value`: the clicked button's value, or the sending id of the "more" menu option that stands for it. */
+type ButtonArgs = { body: BlockButtonAction; client: App["client"]; value: string };
 
 function parseValue<T>(raw: string | undefined): T {
   try {
@@ -33,7 +34,7 @@ function parseValue<T>(raw: string | undefined): T {
 }
 
 /** Refusals are told to the clicking user only; everything else stays as it was. */
-async function tellUser(deps: SlackDeps, { body, client }: ButtonArgs, error: unknown) {
+async function tellUser(deps: SlackDeps, { body, client }: Omit<ButtonArgs, "value">, error: unknown) {
   if (isUnexpected(error)) deps.log.error({ err: error, action: body.actions[0]?.action_id }, "slack action failed");
   const text = slackMessageFor(error);
   const channel = body.channel?.id ?? body.container?.channel_id;
@@ -42,19 +43,37 @@ async function tellUser(deps: SlackDeps, { body, client }: ButtonArgs, error: un
 }
 
 export function registerActions(app: App, deps: SlackDeps) {
-  const on = (actionId: string | RegExp, handle: (args: ButtonArgs) => Promise<void>) =>
+  const handlers = new Map<string, (args: ButtonArgs) => Promise<void>>();
+  const run = async (handle: (args: ButtonArgs) => Promise<void>, args: ButtonArgs) => {
+    try {
+      await handle(args);
+    } catch (error) {
+      await tellUser(deps, args, error).catch((e) => deps.log.error({ err: e }, "could not tell the user"));
+    }
+  };
+  const on = (actionId: string, handle: (args: ButtonArgs) => Promise<void>) => {
+    handlers.set(actionId, handle);
     app.action<BlockButtonAction>(actionId, async ({ ack, body, client }) => {
       // Slack waits 3 seconds for the ack; everything else happens after it.
       await ack();
-      try {
-        await handle({ body, client });
-      } catch (error) {
-        await tellUser(deps, { body, client }, error).catch((e) => deps.log.error({ err: e }, "could not tell the user"));
-      }
+      await run(handle, { body, client, value: body.actions[0]?.value ?? "" });
     });
+  };
 
-  on(ActionId.approve, async ({ body, client }) => {
-    const { id, hash } = parseValue<{ id: string; hash?: string }>(body.actions[0]?.value);
+  // The card's "more" menu: each option stands for one of the buttons below, for the sending it names.
+  app.action<BlockAction<OverflowAction>>(ActionId.more, async ({ ack, body, client }) => {
+    await ack();
+    const args = { body: body as unknown as BlockButtonAction, client, value: "" };
+    await run(async () => {
+      const { id, do: actionId } = parseValue<{ id: string; do: string }>(body.actions[0]?.selected_option?.value);
+      const handle = handlers.get(actionId);
+      if (!handle) throw new AppError("VALIDATION", "This menu is out of date; use the latest message.");
+      await handle({ ...args, value: id });
+    }, args);
+  });
+
+  on(ActionId.approve, async ({ body, client, value }) => {
+    const { id, hash } = parseValue<{ id: string; hash?: string }>(value);
     try {
       await approveSending(deps, { sendingId: id, userId: body.user.id, contentHash: hash });
     } catch (error) {
@@ -68,36 +87,38 @@ export function registerActions(app: App, deps: SlackDeps) {
     }
   });
 
-  const begin = (body: BlockButtonAction, decision: Decision) =>
-    beginDecision(deps, { sendingId: body.actions[0]?.value ?? "", userId: body.user.id, decision });
+  const begin = ({ body, value }: ButtonArgs, decision: Decision) => beginDecision(deps, { sendingId: value, userId: body.user.id, decision });
 
-  on(ActionId.reject, async ({ body, client }) => {
-    const view = await begin(body, "reject");
+  on(ActionId.reject, async (args) => {
+    const { body, client } = args;
+    const view = await begin(args, "reject");
     await client.views.open({ trigger_id: body.trigger_id, view: buildRejectModal({ sendingId: view.id, name: view.name }) });
   });
 
-  on(ActionId.reschedule, async ({ body, client }) => {
-    const view = await begin(body, "reschedule");
+  on(ActionId.reschedule, async (args) => {
+    const { body, client } = args;
+    const view = await begin(args, "reschedule");
     await client.views.open({
       trigger_id: body.trigger_id,
       view: buildRescheduleModal({ sendingId: view.id, name: view.name, launchAt: view.launchAt }),
     });
   });
 
-  on(ActionId.cancel, async ({ body, client }) => {
-    const view = await begin(body, "cancel");
+  on(ActionId.cancel, async (args) => {
+    const { body, client } = args;
+    const view = await begin(args, "cancel");
     await client.views.open({
       trigger_id: body.trigger_id,
-      view: buildCancelModal({ sendingId: view.id, name: view.name, preparedCount: view.preparedCount }),
+      view: buildCancelModal({ sendingId: view.id, name: view.name, recipientCount: view.recipientCount, outcomes: view.outcomes }),
     });
   });
 
-  on(ActionId.pause, async ({ body }) => {
-    await pauseSending(deps, { sendingId: body.actions[0]?.value ?? "", actor: body.user.id });
+  on(ActionId.pause, async ({ body, value }) => {
+    await pauseSending(deps, { sendingId: value, actor: body.user.id });
   });
 
-  on(ActionId.resume, async ({ body }) => {
-    await resumeSending(deps, { sendingId: body.actions[0]?.value ?? "", actor: body.user.id });
+  on(ActionId.resume, async ({ body, value }) => {
+    await resumeSending(deps, { sendingId: value, actor: body.user.id });
   });
 
   const previewModal = async (sendingId: string, userId: string, recipientId?: number, note?: string) => {
@@ -105,12 +126,12 @@ export function registerActions(app: App, deps: SlackDeps) {
     return buildPreviewModal(preview, { htmlUrl: deps.previewLinks?.url(sendingId, preview.recipientId), note });
   };
 
-  on(ActionId.preview, async ({ body, client }) => {
-    await client.views.open({ trigger_id: body.trigger_id, view: await previewModal(body.actions[0]?.value ?? "", body.user.id) });
+  on(ActionId.preview, async ({ body, client, value }) => {
+    await client.views.open({ trigger_id: body.trigger_id, view: await previewModal(value, body.user.id) });
   });
 
-  const step = async ({ body, client }: ButtonArgs) => {
-    const { id, r } = parseValue<{ id: string; r: number }>(body.actions[0]?.value);
+  const step = async ({ body, client, value }: ButtonArgs) => {
+    const { id, r } = parseValue<{ id: string; r: number }>(value);
     if (!body.view) throw new AppError("VALIDATION", "Previous and Next work inside the preview.");
     await client.views.update({ view_id: body.view.id, hash: body.view.hash, view: await previewModal(id, body.user.id, r) });
   };
@@ -146,8 +167,8 @@ export function registerActions(app: App, deps: SlackDeps) {
     }
   });
 
-  on(ActionId.previewTestSend, async ({ body, client }) => {
-    const { id, r } = parseValue<{ id: string; r: number }>(body.actions[0]?.value);
+  on(ActionId.previewTestSend, async ({ body, client, value }) => {
+    const { id, r } = parseValue<{ id: string; r: number }>(value);
     if (!body.view) throw new AppError("VALIDATION", "Send me a test works inside the preview.");
     const profile = await client.users.info({ user: body.user.id });
     const approverEmail = profile.user?.profile?.email ?? "";
@@ -167,8 +188,9 @@ export function registerActions(app: App, deps: SlackDeps) {
   // A link button still reports its click; there is nothing to do but acknowledge it.
   app.action(ActionId.previewHtml, async ({ ack }) => ack());
 
-  on(ActionId.analysis, async ({ body, client }) => {
-    const view = await begin(body, "inspect");
+  on(ActionId.analysis, async (args) => {
+    const { body, client } = args;
+    const view = await begin(args, "inspect");
     const sendingId = view.id;
     if (view.analysis) {
       await client.views.open({ trigger_id: body.trigger_id, view: buildAnalysisModal({ sendingId, name: view.name, analysis: view.analysis }) });
