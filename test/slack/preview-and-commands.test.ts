@@ -83,7 +83,7 @@ describeEachDatabase("preview and /sendings", (provider) => {
     const expectations: Array<[string, string, string[]]> = [
       ["pending", pending.id, ["Pending approval (1)"]],
       ["scheduled", scheduled.id, ["Scheduled (1)"]],
-      ["in-progress", sending.id, ["In progress (1)", "1 sent, 0 failed of 3", ActionId.pause, ActionId.cancel]],
+      ["in-progress", sending.id, ["In progress (1)", "1 delivered, 0 failed of 3", ActionId.pause, ActionId.cancel]],
       ["recent", done.id, ["Recently finished (1)"]],
     ];
     for (const [word, id, texts] of expectations) {

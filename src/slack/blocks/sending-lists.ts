@@ -2,9 +2,10 @@ import type { types } from "@slack/bolt";
 import { statusLabel } from "../../domain/sending-status.js";
 import type { SendingListPage, SendingListName } from "../../sendings/list-sendings.js";
 import type { SendingView } from "../../sendings/support/sending-view.js";
-import { Limits, escapeMrkdwn, formatAddress, formatCount, mention, mrkdwn, plain, safeMrkdwn, slackDate } from "../format.js";
+import { Limits, escapeMrkdwn, formatAddress, formatCount, mention, mrkdwn, plain, plural, safeMrkdwn, slackDate } from "../format.js";
 import { ActionId, SLASH_COMMAND } from "../ids.js";
-import { stateOf, statusLine, type SlackMessage } from "./approval-message.js";
+import { percent, stateOf, statusLine, type SlackMessage } from "./approval-message.js";
+import { progressBar } from "./progress-bar.js";
 
 type KnownBlock = types.KnownBlock;
 
@@ -14,11 +15,6 @@ const titles: Record<SendingListName, string> = {
   "in-progress": "In progress",
   recent: "Recently finished",
 };
-
-function progressBar(done: number, total: number, width = 10): string {
-  const filled = total > 0 ? Math.round((done / total) * width) : 0;
-  return "▓".repeat(filled) + "░".repeat(width - filled);
-}
 
 /** The seed's "Sendings in progress" icons: pause or resume, and cancel. */
 function deliveryControls(item: { id: string; status: string }): types.Button[] {
@@ -30,8 +26,8 @@ function deliveryControls(item: { id: string; status: string }): types.Button[] 
     ...(style ? { style } : {}),
   });
   return [
-    item.status === "PAUSED" ? button("Resume", ActionId.resume, "primary") : button("Pause", ActionId.pause),
-    button("Cancel", ActionId.cancel, "danger"),
+    item.status === "PAUSED" ? button("Resume", ActionId.resume, "primary") : button("Pause", ActionId.pause, "primary"),
+    button("Cancel sending", ActionId.cancel),
   ];
 }
 
@@ -42,14 +38,13 @@ export function buildSendingList(page: SendingListPage): SlackMessage {
     blocks.push({ type: "section", text: mrkdwn("Nothing here right now.") });
   }
   for (const item of page.items) {
-    const done = item.sent + item.failed;
     const line =
       page.list === "in-progress"
-        ? `${progressBar(done, item.recipientCount)} ${formatCount(item.sent)} sent, ${formatCount(item.failed)} failed of ${formatCount(item.recipientCount)} · ${statusLabel[item.status]}`
-        : `${statusLabel[item.status]} · ${formatCount(item.recipientCount)} recipients · launch ${slackDate(item.launchAt)} · by ${mention(item.requestedBy)}`;
+        ? `${progressBar(item.sent, item.recipientCount)} ${percent(item.sent, item.recipientCount)} · ${formatCount(item.sent)} delivered, ${formatCount(item.failed)} failed of ${formatCount(item.recipientCount)} · ${statusLabel[item.status]}`
+        : `${statusLabel[item.status]} · ${plural(item.recipientCount, "recipient")} · launch ${slackDate(item.launchAt)} · by ${mention(item.requestedBy)}`;
     blocks.push({
       type: "section",
-      text: mrkdwn(`*${safeMrkdwn(item.name, 300)}*  \`${item.id}\`\n${line}`),
+      text: mrkdwn(`*${safeMrkdwn(item.name, 300)}* · ${item.id}\n${line}`),
     });
     if (page.list === "in-progress") blocks.push({ type: "actions", elements: deliveryControls(item) });
   }
