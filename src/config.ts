@@ -85,6 +85,8 @@ const schema = z
       .regex(/^(https?:\/\/|mailto:)/, "must be an https://, http:// or mailto: URL; {email}, {sendingId} and {recipientId} are filled in")
       .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    MIGRATE_ON_START: bool(true),
+    SHUTDOWN_TIMEOUT_SECONDS: positiveInt(20),
     NODE_ENV: z.string().optional(),
   })
   .superRefine((env, ctx) => {
@@ -172,6 +174,10 @@ export interface Config {
     beforeMinutes: number;
   };
   logLevel: string;
+  /** Apply pending migrations before serving; off where an init container runs them. */
+  migrateOnStart: boolean;
+  /** How long a SIGTERM waits for the message in hand and the leases before the process exits anyway. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -243,5 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     preview: { linkSecret: e.PREVIEW_LINK_SECRET, linkTtlMinutes: e.PREVIEW_LINK_TTL_MINUTES },
     reminders: { beforeMinutes: e.REMIND_BEFORE_MINUTES },
     logLevel: e.LOG_LEVEL,
+    migrateOnStart: e.MIGRATE_ON_START,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   };
 }

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import pino from "pino";
 import { ConfigError, loadConfig } from "./config.js";
+import { migrate } from "./db/migrate.js";
+import { providerOf } from "./db/provider.js";
 import { startSendgate } from "./sendgate.js";
 
 // A .env file in the working directory is read first; real environment variables win over it.
@@ -16,11 +18,25 @@ try {
 }
 
 const log = pino({ level: config.logLevel, base: { service: "sendgate" } });
+
+// The configuration is checked before anything is migrated or created.
+if (config.migrateOnStart) {
+  try {
+    const output = await migrate(config.databaseUrl);
+    // Prisma lists each migration it applied as a folder: `└─ 20261101000000_init/`.
+    const applied = [...output.matchAll(/└─ (\S+)\/\s*$/gm)].map((match) => match[1]);
+    log.info({ database: providerOf(config.databaseUrl), applied }, "database schema is up to date");
+  } catch (error) {
+    log.fatal({ err: error }, "applying database migrations failed");
+    process.exit(1);
+  }
+}
+
 const sendgate = await startSendgate(config, { log });
 
 if (config.playground) {
   const page = `${sendgate.baseUrl}/playground`;
-  const token = config.http.apiTokens[0]!;
+  const token = config.http.apiTokens[0]!.token;
   const ignored = process.env.SMTP_URL ? "\n  SMTP_URL is ignored here: the playground never sends real mail." : "";
   log.info({ page, apiToken: token }, "playground mode: no Slack settings, the local Slack stand-in runs in this process");
   process.stdout.write(
@@ -45,7 +61,12 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down: finishing the messages in hand");
+    // A drain that hangs (an SMTP server that never answers) must not outlive the orchestrator's patience.
+    setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown took too long; exiting with leases left to expire");
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     sendgate.stop().then(
       () => process.exit(0),
       (error) => {
