@@ -17,6 +17,51 @@ const list = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** A bearer token and the name the audit shows for what its holder does (`api:<name>`). */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9._-]+$/;
+const TOKEN_MIN_LENGTH = 16;
+/** The values .env.example ships with: a copy left unedited must not open the API. */
+const PLACEHOLDER_TOKEN = /change-me|replace-with/i;
+
+/**
+ * Comma-separated bearer tokens, each `name:token`, or a bare token named by its position
+ * (`token-1`, `token-2`…). Messages name the entry and its name, never the token itself.
+ */
+const namedTokens = list.transform((entries, ctx): NamedToken[] => {
+  const problem = (message: string) => ctx.addIssue({ code: "custom", message });
+  const tokens = entries.map((entry, index) => {
+    const colon = entry.indexOf(":");
+    return colon === -1
+      ? { name: `token-${index + 1}`, token: entry }
+      : { name: entry.slice(0, colon).trim(), token: entry.slice(colon + 1).trim() };
+  });
+  const firstByName = new Map<string, number>();
+  const firstByToken = new Map<string, number>();
+  tokens.forEach(({ name, token }, index) => {
+    const entry = `entry ${index + 1}`;
+    if (!TOKEN_NAME.test(name)) {
+      problem(`${entry}: the name ${JSON.stringify(name)} may contain only letters, digits, "-", "_" and "." (write name:token)`);
+      return;
+    }
+    if (token.length < TOKEN_MIN_LENGTH) problem(`${entry} (${name}): each token must be at least ${TOKEN_MIN_LENGTH} characters`);
+    else if (PLACEHOLDER_TOKEN.test(token)) {
+      problem(`${entry} (${name}): the token is a placeholder from .env.example; use a random one, e.g. the output of \`openssl rand -hex 32\``);
+    }
+    const sameName = firstByName.get(name);
+    if (sameName !== undefined) problem(`names ${name} twice (entries ${sameName + 1} and ${index + 1}); give each token a name of its own`);
+    else firstByName.set(name, index);
+    const sameToken = firstByToken.get(token);
+    if (sameToken !== undefined) problem(`entries ${sameToken + 1} and ${index + 1} have the same token; give each client a token of its own`);
+    else firstByToken.set(token, index);
+  });
+  return tokens;
+});
+
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 const byteSize = (fallback: string) =>
@@ -61,7 +106,7 @@ const schema = z
       .optional(),
     PREVIEW_LINK_TTL_MINUTES: positiveInt(60),
     REMIND_BEFORE_MINUTES: positiveInt(120),
-    API_TOKENS: list.pipe(z.array(z.string().min(16, "each token must be at least 16 characters"))),
+    API_TOKENS: namedTokens,
     API_BODY_LIMIT: byteSize("5mb"),
     API_NDJSON_LIMIT: byteSize("1gb"),
     SMTP_URL: z
@@ -148,7 +193,8 @@ export interface Config {
   http: {
     port: number;
     publicUrl?: string;
-    apiTokens: string[];
+    /** Bearer tokens of the intake API, by name: the audit shows changes made with one as `api:<name>`. */
+    apiTokens: NamedToken[];
     bodyLimit: number;
     /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
     ndjsonLimit: number;
@@ -225,7 +271,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       publicUrl: e.PUBLIC_URL,
       // The playground makes a token for the CLI when none is configured; its banner prints it.
-      apiTokens: playground && e.API_TOKENS.length === 0 ? [`playground-${randomBytes(16).toString("hex")}`] : e.API_TOKENS,
+      apiTokens:
+        playground && e.API_TOKENS.length === 0
+          ? [{ name: "playground", token: `playground-${randomBytes(16).toString("hex")}` }]
+          : e.API_TOKENS,
       bodyLimit: e.API_BODY_LIMIT,
       ndjsonLimit: e.API_NDJSON_LIMIT,
     },

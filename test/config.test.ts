@@ -58,6 +58,33 @@ describe("loadConfig", () => {
     expect(problems.join("\n")).toMatch(message);
   });
 
+  describe("API_TOKENS", () => {
+    const tokensOf = (value: string) => loadConfig({ ...valid, API_TOKENS: value }).http.apiTokens;
+
+    it("reads name:token entries, and names a bare token by its position", () => {
+      expect(tokensOf("crm:0123456789abcdef0123, 0123456789abcdef-bare ,ops.team_2:fedcba9876543210:with-colon")).toEqual([
+        { name: "crm", token: "0123456789abcdef0123" },
+        { name: "token-2", token: "0123456789abcdef-bare" },
+        { name: "ops.team_2", token: "fedcba9876543210:with-colon" },
+      ]);
+      expect(loadConfig(valid).http.apiTokens).toEqual([{ name: "token-1", token: "0123456789abcdef0123" }]);
+    });
+
+    it.each([
+      ["a name used twice", "crm:0123456789abcdef0123,crm:0123456789abcdef4567", /^API_TOKENS names crm twice \(entries 1 and 2\); give each token a name of its own$/],
+      ["a bare token whose position name is taken", "token-2:0123456789abcdef0123,0123456789abcdef4567", /^API_TOKENS names token-2 twice \(entries 1 and 2\)/],
+      ["a name with other characters", "my crm:0123456789abcdef0123", /^API_TOKENS entry 1: the name "my crm" may contain only letters, digits, "-", "_" and "\."/],
+      ["an empty name", ":0123456789abcdef0123", /^API_TOKENS entry 1: the name "" may contain only/],
+      ["a short token", "crm:0123456789abcdef0123,ops:short", /^API_TOKENS entry 2 \(ops\): each token must be at least 16 characters$/],
+      ["the placeholder of .env.example", "crm:change-me-to-a-long-random-token", /^API_TOKENS entry 1 \(crm\): the token is a placeholder from \.env\.example/],
+      ["one token under two names", "crm:0123456789abcdef0123,ops:0123456789abcdef0123", /^API_TOKENS entries 1 and 2 have the same token; give each client a token of its own$/],
+    ])("refuses %s at start-up, without showing the token", (_, value, message) => {
+      const problems = problemsOf({ ...valid, API_TOKENS: value });
+      expect(problems).toEqual([expect.stringMatching(message)]);
+      expect(problems[0]).not.toContain("0123456789abcdef");
+    });
+  });
+
   it("needs a signing secret in HTTP mode, not in Socket Mode", () => {
     const { SLACK_SIGNING_SECRET: _, ...env } = valid;
     expect(problemsOf(env).join()).toMatch(/SLACK_SIGNING_SECRET is required in HTTP mode/);
@@ -72,8 +99,8 @@ describe("loadConfig", () => {
       expect(config.slack.signingSecret).toMatch(/^[0-9a-f]{64}$/);
       expect(config.approval.approvers).toEqual(["U0ALEX", "U0ROBIN", "S0REVIEWERS"]);
       expect(config.mail.smtpUrl).toBeUndefined();
-      expect(config.http.apiTokens).toEqual([expect.stringMatching(/^playground-[0-9a-f]{32}$/)]);
-      expect(loadConfig({ API_TOKENS: "my-own-token-0123456789" }).http.apiTokens).toEqual(["my-own-token-0123456789"]);
+      expect(config.http.apiTokens).toEqual([{ name: "playground", token: expect.stringMatching(/^playground-[0-9a-f]{32}$/) }]);
+      expect(loadConfig({ API_TOKENS: "my-own-token-0123456789" }).http.apiTokens).toEqual([{ name: "token-1", token: "my-own-token-0123456789" }]);
       // Each start makes its own secrets.
       expect(loadConfig({}).slack.signingSecret).not.toBe(config.slack.signingSecret);
     });

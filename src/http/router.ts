@@ -13,8 +13,15 @@ export interface RequestContext {
   params: Record<string, string>;
 }
 
+/** A request whose bearer token was accepted. */
+export interface AuthorizedContext extends RequestContext {
+  /** The name of the API token it came with (API_TOKENS' `name:token`). */
+  caller: string;
+}
+
 export type Route =
-  | { method: string; pattern: string; auth: boolean; handle(context: RequestContext): Promise<Reply> }
+  | { method: string; pattern: string; auth: true; handle(context: AuthorizedContext): Promise<Reply> }
+  | { method: string; pattern: string; auth: false; handle(context: RequestContext): Promise<Reply> }
   /** Handed the raw request and response (Bolt's receiver reads and answers them itself). */
   | { method: string; pattern: string; raw(req: IncomingMessage, res: ServerResponse): void };
 

@@ -56,8 +56,11 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
         if (match === undefined) throw new HttpError(404, "not_found", `No route for ${method} ${url.pathname}.`);
         if (match === "wrong-method") throw new HttpError(405, "method_not_allowed", `${method} is not allowed on ${url.pathname}.`);
         if (!("handle" in match.route)) return;
-        if (match.route.auth) authorize(req);
-        send(req, res, await match.route.handle({ req, url, params: match.params }));
+        const context = { req, url, params: match.params };
+        const reply = match.route.auth
+          ? await match.route.handle({ ...context, caller: authorize(req) })
+          : await match.route.handle(context);
+        send(req, res, reply);
       } catch (error) {
         const { status, body } = toErrorResponse(error, deps.log);
         send(req, res, { status, body });

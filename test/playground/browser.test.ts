@@ -126,7 +126,7 @@ function scenario(executablePath: string) {
     const example = JSON.parse(await readFile(fileURLToPath(new URL("../../examples/spring-newsletter.json", import.meta.url)), "utf8"));
     const res = await fetch(`${app.baseUrl}/api/sendings`, {
       method: "POST",
-      headers: { authorization: `Bearer ${app.config.http.apiTokens[0]}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${app.config.http.apiTokens[0]!.token}`, "content-type": "application/json" },
       body: JSON.stringify({ ...example, name, launchAt: new Date(now.getTime() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);

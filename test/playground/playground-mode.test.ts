@@ -56,7 +56,7 @@ describeEachDatabase("playground mode", (provider) => {
     const example = JSON.parse(await readFile(fileURLToPath(new URL("../../examples/spring-newsletter.json", import.meta.url)), "utf8"));
     const res = await fetch(`${app.baseUrl}/api/sendings`, {
       method: "POST",
-      headers: { authorization: `Bearer ${app.config.http.apiTokens[0]}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${app.config.http.apiTokens[0]!.token}`, "content-type": "application/json" },
       body: JSON.stringify({ ...example, launchAt: new Date(now.getTime() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);
