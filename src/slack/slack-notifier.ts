@@ -6,6 +6,7 @@ import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
 import { escapeMrkdwn, mention, safeMrkdwn, slackDate } from "./format.js";
+import { createOutageReporter, isSlackUnreachable } from "./outage-reporter.js";
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 
 export interface SlackNotifierOptions {
@@ -48,12 +49,21 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   const cardInterval = interval * 5;
   const lastCardAt = new Map<string, number>();
 
+  const outage = createOutageReporter(log);
+
   /** One sending's Slack updates run in order; different sendings do not wait for each other. */
   function enqueue(sendingId: string, work: () => Promise<void>): Promise<void> {
     const previous = queues.get(sendingId) ?? Promise.resolve();
     const next = previous
       .then(work)
-      .catch((error) => log.error({ err: error, sendingId }, "updating Slack failed"));
+      .then(
+        () => outage.succeeded(),
+        (error) => {
+          // Slack down is one warning a minute; Slack refusing what sendgate sent is a bug worth a stack.
+          if (isSlackUnreachable(error)) outage.failed(error);
+          else log.error({ err: error, sendingId }, "updating Slack failed");
+        },
+      );
     queues.set(sendingId, next);
     void next.finally(() => {
       if (queues.get(sendingId) === next) queues.delete(sendingId);
