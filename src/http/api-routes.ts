@@ -19,9 +19,9 @@ export function apiRoutes(deps: IntakeDeps & { config: Config }, metrics: Metric
       method: "POST",
       pattern: "/api/sendings",
       auth: true,
-      async handle({ req }) {
+      async handle({ req, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
-        const created = await createSending(deps, await readJsonBody(req, bodyLimit));
+        const created = await createSending(deps, { sending: await readJsonBody(req, bodyLimit), tokenName });
         return { status: 201, body: created };
       },
     },
@@ -35,9 +35,9 @@ export function apiRoutes(deps: IntakeDeps & { config: Config }, metrics: Metric
       method: "PUT",
       pattern: "/api/sendings/:id",
       auth: true,
-      async handle({ req, params }) {
+      async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
-        const updated = await updateSending(deps, params.id ?? "", await readJsonBody(req, bodyLimit));
+        const updated = await updateSending(deps, { sendingId: params.id ?? "", change: await readJsonBody(req, bodyLimit), tokenName });
         return { status: 200, body: updated };
       },
     },

@@ -16,7 +16,7 @@ export interface RequestContext {
 /** A request whose bearer token was accepted. */
 export interface AuthorizedContext extends RequestContext {
   /** The name of the API token it came with (API_TOKENS' `name:token`). */
-  caller: string;
+  tokenName: string;
 }
 
 export type Route =

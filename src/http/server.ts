@@ -58,7 +58,7 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
         if (!("handle" in match.route)) return;
         const context = { req, url, params: match.params };
         const reply = match.route.auth
-          ? await match.route.handle({ ...context, caller: authorize(req) })
+          ? await match.route.handle({ ...context, tokenName: authorize(req) })
           : await match.route.handle(context);
         send(req, res, reply);
       } catch (error) {

@@ -2,6 +2,7 @@ import { BULK_BATCH_SIZE } from "../db/recipient-bulk.js";
 import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import type { SendingStatus } from "../domain/sending-status.js";
 import type { IntakeDeps } from "./support/deps.js";
+import { apiActor } from "./support/content-change.js";
 import { createBatchDigest, toRecipientRow } from "./support/recipient-batch.js";
 import { invalidInput, sendingInputSchema } from "./support/sending-input.js";
 import { newSendingId } from "./support/sending-id.js";
@@ -15,26 +16,32 @@ export interface CreatedSending {
   recipientCount: number;
 }
 
+export interface CreateInput {
+  /** The Sending JSON of the request. */
+  sending: unknown;
+  /** The name of the API token it came with: the audit records it beside the requester. */
+  tokenName: string;
+}
 
 /** Takes in a sending handed over through the API: it waits for approval from here on. */
-export async function createSending(deps: IntakeDeps, raw: unknown): Promise<CreatedSending> {
+export async function createSending(deps: IntakeDeps, input: CreateInput): Promise<CreatedSending> {
   const { clock, log } = deps;
-  const parsed = sendingInputSchema(() => clock.now()).safeParse(raw);
+  const parsed = sendingInputSchema(() => clock.now()).safeParse(input.sending);
   if (!parsed.success) throw invalidInput(parsed.error, "sending");
-  const input = parsed.data;
+  const sending = parsed.data;
 
   const id = newSendingId();
-  const rows = input.recipients.map(toRecipientRow);
+  const rows = sending.recipients.map(toRecipientRow);
   const batch = createBatchDigest();
   rows.forEach((row) => batch.add(row));
   const recipientsDigest = rows.length ? chainRecipientsDigest(EMPTY_RECIPIENTS_DIGEST, batch.digest()) : EMPTY_RECIPIENTS_DIGEST;
   const content = {
-    subject: input.subject,
-    fromName: input.from.name ?? null,
-    fromEmail: input.from.email,
-    replyTo: input.replyTo ?? null,
-    html: input.html,
-    text: input.text ?? null,
+    subject: sending.subject,
+    fromName: sending.from.name ?? null,
+    fromEmail: sending.from.email,
+    replyTo: sending.replyTo ?? null,
+    html: sending.html,
+    text: sending.text ?? null,
   };
   const hash = contentHash(content, recipientsDigest);
 
@@ -44,10 +51,10 @@ export async function createSending(deps: IntakeDeps, raw: unknown): Promise<Cre
         await tx.sending.create({
           data: {
             id,
-            name: input.name,
+            name: sending.name,
             ...content,
-            launchAt: input.launchAt,
-            requestedBy: input.requestedBy,
+            launchAt: sending.launchAt,
+            requestedBy: sending.requestedBy,
             contentHash: hash,
             recipientsDigest,
             recipientCount: rows.length,
@@ -63,16 +70,16 @@ export async function createSending(deps: IntakeDeps, raw: unknown): Promise<Cre
         // The input has no duplicate addresses and the sending is new: every row is appended.
         if (counts.appended !== rows.length) throw new Error(`stored ${counts.appended} of ${rows.length} recipients`);
         await recordAudit(tx, id, {
-          actor: input.requestedBy,
+          actor: sending.requestedBy,
           action: "created",
-          details: { recipients: rows.length, launchAt: input.launchAt.toISOString() },
+          details: { recipients: rows.length, launchAt: sending.launchAt.toISOString(), via: apiActor(input.tokenName) },
         });
       },
     },
     clock.now(),
   );
 
-  log.info({ sendingId: id, recipients: rows.length, requestedBy: input.requestedBy }, "sending created");
+  log.info({ sendingId: id, recipients: rows.length, requestedBy: sending.requestedBy }, "sending created");
   // After commit: a Slack outage must never lose a sending (unposted ones are posted later).
   await notifyAfterCommit(deps, id, { kind: "created" });
   return { id, status: "PENDING_APPROVAL", contentHash: hash, recipientCount: rows.length };

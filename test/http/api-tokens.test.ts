@@ -1,7 +1,9 @@
 import type { IncomingMessage } from "node:http";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBearerCheck } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 
 const requestWith = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as IncomingMessage;
 
@@ -22,4 +24,34 @@ describe("the bearer check", () => {
       expect(() => check(requestWith(authorization))).toThrow(expect.objectContaining({ status: 401, code: "unauthorized" }) as HttpError);
     },
   );
+});
+
+describeEachDatabase("intake: changes made through the API are told by the token's name", (provider) => {
+  const CRM = "crm-token-0123456789abcdef";
+  const OPS = "ops-token-0123456789abcdef";
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await startHttpHarness(provider, { env: { API_TOKENS: `crm:${CRM},ops:${OPS},bare-token-0123456789abcdef` } });
+  });
+  afterAll(() => h?.close());
+
+  const auditOf = (id: string) => h.db.prisma.auditEvent.findMany({ where: { sendingId: id }, orderBy: { id: "asc" } });
+
+  it("the audit and Slack name the token a change came with: api:<name>", async () => {
+    const created = await h.request("POST", "/api/sendings", { body: sendingJson(), token: CRM });
+    expect(created.status).toBe(201);
+    h.notifier.events.length = 0;
+    const changed = await h.request("PUT", `/api/sendings/${created.body.id}`, { body: { subject: "Spring is here" }, token: OPS });
+    expect(changed.status).toBe(200);
+    const renamed = await h.request("PUT", `/api/sendings/${created.body.id}`, { body: { name: "Spring" }, token: "bare-token-0123456789abcdef" });
+    expect(renamed.status).toBe(200);
+
+    const audit = await auditOf(created.body.id);
+    expect(audit.map((a) => [a.actor, a.action, JSON.parse(a.details ?? "{}").via])).toEqual([
+      ["U0REQUESTER", "created", "api:crm"],
+      ["api:ops", "content changed", "api:ops"],
+      ["api:token-3", "content changed", "api:token-3"],
+    ]);
+    expect(h.notifier.events.map(({ event }) => event.kind === "content-changed" && event.by)).toEqual(["api:ops", "api:token-3"]);
+  });
 });

@@ -56,11 +56,16 @@ describeEachDatabase("intake: change a sending's content", (provider) => {
     ]);
     const last = (await auditOf(sending.id)).at(-1)!;
     expect(last).toMatchObject({ actor: "U0MARKETER", action: "content changed", fromStatus: "SCHEDULED", toStatus: "PENDING_APPROVAL" });
-    expect(JSON.parse(last.details ?? "{}")).toEqual({ changed: ["subject", "fromName"], approvalsWithdrawn: 2 });
+    const changes = [
+      { field: "subject", from: "Hello {{firstName}}", to: "Spring is here, {{firstName}}" },
+      { field: "from", from: "Acme <news@acme.test>", to: "Acme News <news@acme.test>" },
+    ];
+    // changedBy names who asked; the token it came through is kept beside it.
+    expect(JSON.parse(last.details ?? "{}")).toEqual({ changed: ["subject", "fromName"], changes, via: "api:token-1", approvalsWithdrawn: 2 });
     expect(h.notifier.events).toEqual([
       {
         sendingId: sending.id,
-        event: { kind: "content-changed", by: "U0MARKETER", changed: ["subject", "fromName"], approvalsWithdrawn: 2 },
+        event: { kind: "content-changed", by: "U0MARKETER", changed: ["subject", "fromName"], changes, approvalsWithdrawn: 2 },
       },
     ]);
 
@@ -81,6 +86,29 @@ describeEachDatabase("intake: change a sending's content", (provider) => {
     const last = (await auditOf(sending.id)).at(-1)!;
     expect(last).toMatchObject({ action: "recipients appended", fromStatus: "SCHEDULED", toStatus: "PENDING_APPROVAL" });
     expect(h.notifier.events[0]?.event).toEqual({ kind: "content-changed", by: "api", changed: ["recipients"], approvalsWithdrawn: 2 });
+  });
+
+  it("tells what changed: short fields with what they were and became, bodies only by name", async () => {
+    const sending = await createSending();
+    const response = await h.request("PUT", `/api/sendings/${sending.id}`, {
+      body: { name: "Spring letter", replyTo: null, html: "<p>Hello {{firstName}}</p>", text: "Hello {{firstName}}", launchAt: "2030-04-01T10:00:00+02:00", from: { email: "hello@acme.test" } },
+    });
+    expect(response.status).toBe(200);
+    const changes = [
+      { field: "from", from: "Acme <news@acme.test>", to: "hello@acme.test" },
+      { field: "replyTo", from: "help@acme.test" },
+      { field: "html" },
+      { field: "text" },
+      { field: "name", from: "Spring newsletter", to: "Spring letter" },
+      { field: "launchAt", from: "2030-03-20T08:00:00.000Z", to: "2030-04-01T08:00:00.000Z" },
+    ];
+    expect(response.body).toMatchObject({ changed: ["fromName", "fromEmail", "replyTo", "html", "text", "name", "launchAt"], changes });
+    expect(h.notifier.events.map(({ event }) => event)).toEqual([
+      { kind: "content-changed", by: "api:token-1", changed: response.body.changed, changes, approvalsWithdrawn: 0 },
+    ]);
+    const last = (await auditOf(sending.id)).at(-1)!;
+    expect(last.actor).toBe("api:token-1");
+    expect(JSON.parse(last.details ?? "{}")).toMatchObject({ changes, via: "api:token-1" });
   });
 
   it("a new launch date or name alone keeps the approvals and the schedule", async () => {
