@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/database.js";
 import { createHttpServer } from "../src/http/server.js";
+import { createSendingAnalyzer } from "../src/sendings/support/current-analysis.js";
 import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestRecipientBulk } from "../test/support/db-paths.js";
 
@@ -20,7 +21,8 @@ const config = loadConfig({
 });
 const db = await openDatabase(config.databaseUrl);
 const recipients = createTestRecipientBulk(db);
-const server = createHttpServer({ db, recipients, config, notifier: silentNotifier, clock: systemClock, log: pino({ level: process.env.BENCH_LOG_LEVEL ?? "warn" }) });
+const analyzer = createSendingAnalyzer(db, {});
+const server = createHttpServer({ db, recipients, analyzer, config, notifier: silentNotifier, clock: systemClock, log: pino({ level: process.env.BENCH_LOG_LEVEL ?? "warn" }) });
 
 let peakRss = process.memoryUsage().rss;
 let startRss = peakRss;

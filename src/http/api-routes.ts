@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import { appendRecipients } from "../sendings/append-recipients.js";
 import { createSending } from "../sendings/create-sending.js";
+import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../sendings/support/deps.js";
 import { getSending } from "../sendings/get-sending.js";
 import { updateSending } from "../sendings/update-sending.js";
@@ -12,7 +13,7 @@ const JSON_TYPES = ["application/json"];
 const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "application/json-lines"];
 
 /** The intake API: parse the request, call one use case, answer. The rules live in the use cases. */
-export function apiRoutes(deps: IntakeDeps & { config: Config }, metrics: Metrics): Route[] {
+export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: SendingAnalyzer }, metrics: Metrics): Route[] {
   const { bodyLimit, ndjsonLimit } = deps.config.http;
   return [
     {

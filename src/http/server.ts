@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import { countSendingsByStatus } from "../sendings/count-sendings.js";
+import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../sendings/support/deps.js";
 import { apiRoutes } from "./api-routes.js";
 import { createBearerCheck } from "./auth.js";
@@ -10,6 +11,8 @@ import { matchRoute, type Reply, type Route } from "./router.js";
 
 export interface HttpDeps extends IntakeDeps {
   config: Config;
+  /** The analysis of a sending's current content, which the API shows beside it. */
+  analyzer: SendingAnalyzer;
   /** Bolt's HTTP receiver, when Slack runs in HTTP mode rather than Socket Mode. */
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Routes of other surfaces served on the same port (signed HTML previews). */

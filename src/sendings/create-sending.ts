@@ -1,11 +1,13 @@
 import { BULK_BATCH_SIZE } from "../db/recipient-bulk.js";
 import { EMPTY_RECIPIENTS_DIGEST, chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import type { SendingStatus } from "../domain/sending-status.js";
+import type { SendingAnalyzer } from "./support/current-analysis.js";
 import type { IntakeDeps } from "./support/deps.js";
 import { apiActor } from "./support/content-change.js";
 import { createBatchDigest, toRecipientRow } from "./support/recipient-batch.js";
 import { invalidInput, sendingInputSchema } from "./support/sending-input.js";
 import { newSendingId } from "./support/sending-id.js";
+import { analysisAfterCommit, type AnalysisSummary } from "./support/sending-representation.js";
 import { recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
@@ -14,6 +16,8 @@ export interface CreatedSending {
   status: SendingStatus;
   contentHash: string;
   recipientCount: number;
+  /** What the analysis found; null if it could not be made (GET makes it again). */
+  analysis: AnalysisSummary | null;
 }
 
 export interface CreateInput {
@@ -24,7 +28,7 @@ export interface CreateInput {
 }
 
 /** Takes in a sending handed over through the API: it waits for approval from here on. */
-export async function createSending(deps: IntakeDeps, input: CreateInput): Promise<CreatedSending> {
+export async function createSending(deps: IntakeDeps & { analyzer: SendingAnalyzer }, input: CreateInput): Promise<CreatedSending> {
   const { clock, log } = deps;
   const parsed = sendingInputSchema(() => clock.now()).safeParse(input.sending);
   if (!parsed.success) throw invalidInput(parsed.error, "sending");
@@ -82,5 +86,6 @@ export async function createSending(deps: IntakeDeps, input: CreateInput): Promi
   log.info({ sendingId: id, recipients: rows.length, requestedBy: sending.requestedBy }, "sending created");
   // After commit: a Slack outage must never lose a sending (unposted ones are posted later).
   await notifyAfterCommit(deps, id, { kind: "created" });
-  return { id, status: "PENDING_APPROVAL", contentHash: hash, recipientCount: rows.length };
+  const analysis = await analysisAfterCommit(deps, id);
+  return { id, status: "PENDING_APPROVAL", contentHash: hash, recipientCount: rows.length, analysis };
 }

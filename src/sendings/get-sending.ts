@@ -1,47 +1,39 @@
+import type { Database } from "../db/database.js";
 import { AppError } from "../domain/errors.js";
-import type { SendingStatus } from "../domain/sending-status.js";
-import type { UseCaseDeps } from "./support/deps.js";
+import type { SendingAnalyzer } from "./support/current-analysis.js";
 import { SENDING_ID } from "./support/sending-id.js";
+import { recipientStatuses, summarizeAnalysis, type RecipientStatus, type SendingState } from "./support/sending-representation.js";
 
-export const recipientStatuses = ["QUEUED", "PREPARED", "SENT", "FAILED", "CANCELLED"] as const;
-export type RecipientStatus = (typeof recipientStatuses)[number];
+export type { SendingState } from "./support/sending-representation.js";
 
-/** A sending's state as the intake API reports it. */
-export interface SendingState {
-  id: string;
-  name: string;
-  status: SendingStatus;
-  statusNote: string | null;
-  subject: string;
-  from: { name: string | null; email: string };
-  replyTo: string | null;
-  html: string;
-  text: string | null;
-  launchAt: Date;
-  requestedBy: string;
-  contentHash: string;
-  recipientCount: number;
-  /** How many recipients are in each delivery state. */
-  recipients: Record<RecipientStatus, number>;
-  /** Approvals on the current content; earlier ones were withdrawn by a content change. */
-  approvals: number;
-  decisions: { kind: "APPROVAL" | "REJECTION"; userId: string; reason: string | null; at: Date; current: boolean }[];
-  createdAt: Date;
-  updatedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
+export interface GetSendingDeps {
+  db: Database;
+  analyzer: SendingAnalyzer;
 }
 
-export async function getSending(deps: Pick<UseCaseDeps, "db">, sendingId: string): Promise<SendingState> {
-  const { prisma } = deps.db;
+/** A sending's state, recipient counts by delivery state, decisions and analysis (`GET /api/sendings/:id`). */
+export async function getSending(deps: GetSendingDeps, sendingId: string): Promise<SendingState> {
+  const sending = await findSending(deps.db, sendingId);
+  return representSending(deps, sending);
+}
+
+type StoredSending = Awaited<ReturnType<typeof findSending>>;
+
+/** The stored sending with its decisions; NOT_FOUND when there is none. */
+export async function findSending(db: Database, sendingId: string) {
   const notFound = new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   if (!SENDING_ID.test(sendingId)) throw notFound;
-  const sending = await prisma.sending.findUnique({
+  const sending = await db.prisma.sending.findUnique({
     where: { id: sendingId },
     include: { decisions: { orderBy: { id: "asc" } } },
   });
   if (!sending) throw notFound;
-  const groups = await prisma.recipient.groupBy({ by: ["status"], where: { sendingId }, _count: { _all: true } });
+  return sending;
+}
+
+/** The API's representation of a stored sending: its counts and analysis are read beside it. */
+export async function representSending(deps: GetSendingDeps, sending: StoredSending): Promise<SendingState> {
+  const groups = await deps.db.prisma.recipient.groupBy({ by: ["status"], where: { sendingId: sending.id }, _count: { _all: true } });
   const recipients = Object.fromEntries(recipientStatuses.map((status) => [status, 0])) as Record<RecipientStatus, number>;
   for (const group of groups) recipients[group.status] = group._count._all;
   const decisions = sending.decisions.map((decision) => ({
@@ -51,6 +43,7 @@ export async function getSending(deps: Pick<UseCaseDeps, "db">, sendingId: strin
     at: decision.createdAt,
     current: decision.contentHash === sending.contentHash,
   }));
+  const analysis = summarizeAnalysis(await deps.analyzer.current(sending.id));
   return {
     id: sending.id,
     name: sending.name,
@@ -68,6 +61,7 @@ export async function getSending(deps: Pick<UseCaseDeps, "db">, sendingId: strin
     recipients,
     approvals: decisions.filter((decision) => decision.kind === "APPROVAL" && decision.current).length,
     decisions,
+    analysis,
     createdAt: sending.createdAt,
     updatedAt: sending.updatedAt,
     startedAt: sending.startedAt,

@@ -1,11 +1,16 @@
 import { AppError } from "../domain/errors.js";
 import { editable } from "../domain/sending-status.js";
 import { apiActor, commitContentChange, notEditableIn, type ContentChangeResult, type SendingRevision } from "./support/content-change.js";
+import type { SendingAnalyzer } from "./support/current-analysis.js";
 import type { UseCaseDeps } from "./support/deps.js";
 import { invalidInput, sendingChangeSchema } from "./support/sending-input.js";
 import { SENDING_ID } from "./support/sending-id.js";
+import { analysisAfterCommit, type AnalysisSummary } from "./support/sending-representation.js";
 
-export type UpdateResult = ContentChangeResult;
+export interface UpdateResult extends ContentChangeResult {
+  /** What the analysis finds in the content as it is now; null if it could not be made. */
+  analysis: AnalysisSummary | null;
+}
 
 export interface UpdateInput {
   sendingId: string;
@@ -20,7 +25,7 @@ export interface UpdateInput {
  * delivery; the fields left out keep their value. The change is made by `changedBy` (a Slack user)
  * when the request names one, else by the API token (`api:<name>`).
  */
-export async function updateSending(deps: UseCaseDeps, input: UpdateInput): Promise<UpdateResult> {
+export async function updateSending(deps: UseCaseDeps & { analyzer: SendingAnalyzer }, input: UpdateInput): Promise<UpdateResult> {
   const { db, clock } = deps;
   const { sendingId } = input;
   const sending = SENDING_ID.test(sendingId) ? await db.prisma.sending.findUnique({ where: { id: sendingId } }) : null;
@@ -41,5 +46,6 @@ export async function updateSending(deps: UseCaseDeps, input: UpdateInput): Prom
     launchAt: change.launchAt ?? sending.launchAt,
   };
   const via = apiActor(input.tokenName);
-  return commitContentChange(deps, sending, next, { actor: change.changedBy ?? via, via });
+  const result = await commitContentChange(deps, sending, next, { actor: change.changedBy ?? via, via });
+  return { ...result, analysis: await analysisAfterCommit(deps, sendingId) };
 }

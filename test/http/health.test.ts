@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { openDatabase } from "../../src/db/database.js";
 import { createHttpServer } from "../../src/http/server.js";
+import { createSendingAnalyzer } from "../../src/sendings/support/current-analysis.js";
 import { systemClock } from "../../src/sendings/support/ports.js";
 import { databaseUrlFor, postgresUrl } from "../support/database-urls.js";
 import { describeEachDatabase } from "../support/databases.js";
@@ -56,7 +57,7 @@ describeEachDatabase("health, readiness, metrics and routing", (provider) => {
 
   it("has no Slack route when Slack runs in Socket Mode", async () => {
     const db = h.db;
-    const server = createHttpServer({ db, recipients: h.deps.recipients, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
+    const server = createHttpServer({ db, recipients: h.deps.recipients, analyzer: createSendingAnalyzer(db, {}), config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, { method: "POST", body: "x" });
@@ -70,7 +71,7 @@ describeEachDatabase("health, readiness, metrics and routing", (provider) => {
   // A database that does not answer is a PostgreSQL server's missing database; SQLite would create the file.
   if (provider === "postgresql") it("readyz answers 503 when the database does not answer", async () => {
     const db = await openDatabase(databaseUrlFor(postgresUrl()!, "sendgate_does_not_exist"));
-    const server = createHttpServer({ db, recipients: h.deps.recipients, config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
+    const server = createHttpServer({ db, recipients: h.deps.recipients, analyzer: createSendingAnalyzer(db, {}), config: testConfig(), notifier: new RecordingNotifier(), clock: systemClock, log: pino({ level: "silent" }) });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

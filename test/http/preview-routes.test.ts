@@ -10,6 +10,7 @@ import { PREVIEW_REFUSED, previewRoutes } from "../../src/http/preview-routes.js
 import { matchRoute, type Route } from "../../src/http/router.js";
 import { createHttpServer, type HttpDeps } from "../../src/http/server.js";
 import { buildMessage, unsubscribeUrlFor } from "../../src/mail/message.js";
+import { createSendingAnalyzer } from "../../src/sendings/support/current-analysis.js";
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from "../support/databases.js";
 import { RecordingNotifier, testConfig } from "../support/http-harness.js";
 import { NOW, insertRecipients, insertSending } from "../sendings/fixtures.js";
@@ -55,7 +56,7 @@ describeEachDatabase("GET /preview/:sendingId/:recipientId", (provider) => {
     const log = pino({ level: "silent" });
     const clock = { now: () => NOW };
     recipients = createTestRecipientBulk(db);
-    const deps = { db, recipients, clock, log, notifier: new RecordingNotifier(), config: testConfig() };
+    const deps = { db, recipients, clock, log, notifier: new RecordingNotifier(), config: testConfig(), analyzer: createSendingAnalyzer(db, {}) };
     server = serverWithPreviews(deps, previewRoutes({ db, clock, log, key: KEY, unsubscribeUrl: UNSUBSCRIBE_URL }));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

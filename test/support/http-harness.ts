@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { Provider } from "../../src/db/provider.js";
 import { createHttpServer, type HttpDeps } from "../../src/http/server.js";
+import { createSendingAnalyzer, type SendingAnalyzer } from "../../src/sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../../src/sendings/support/deps.js";
 import type { Clock, SendingEvent, SendingNotifier } from "../../src/sendings/support/ports.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -39,7 +40,7 @@ export class RecordingNotifier implements SendingNotifier {
 
 export interface HttpHarness {
   db: TestDatabase;
-  deps: IntakeDeps;
+  deps: IntakeDeps & { analyzer: SendingAnalyzer };
   notifier: RecordingNotifier;
   baseUrl: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
@@ -54,7 +55,8 @@ export async function startHttpHarness(provider: Provider, overrides: Partial<Ht
   const notifier = new RecordingNotifier();
   const clock: Clock = { now: () => NOW };
   const recipients = createTestRecipientBulk(db);
-  const deps = { db, notifier, clock, recipients, log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) };
+  const analyzer = createSendingAnalyzer(db, {});
+  const deps = { db, notifier, clock, recipients, analyzer, log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) };
   const server: Server = createHttpServer({ ...deps, config: testConfig(overrides.env), ...overrides });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
