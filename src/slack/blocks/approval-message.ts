@@ -103,7 +103,10 @@ export function statusLine(view: SendingView): string {
     case "SENDING":
       return `*Delivering* since ${when(view.startedAt ?? view.launchAt)}; details in the thread.`;
     case "PAUSED":
-      if (isSelfPaused(view)) return `*sendgate paused it* ${last ? when(last.at) : ""}: ${safeMrkdwn(view.statusNote ?? "too many failures", 1000)}`;
+      if (isSelfPaused(view)) {
+        const cause = safeMrkdwn(view.statusNote ?? "too many messages failed", 1000);
+        return `*sendgate paused it* ${last ? when(last.at) : ""}: ${cause}. Resume once the cause is fixed, or cancel.`;
+      }
       return last
         ? `*Paused by ${mention(last.actor)}* ${when(last.at)}${last.reason ? `: ${safeMrkdwn(last.reason, 1500)}` : "."} Nothing more goes out until it is resumed.`
         : "*Paused.* Nothing more goes out until it is resumed.";
