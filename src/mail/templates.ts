@@ -1,6 +1,7 @@
 import Handlebars from "handlebars";
 import { compile as compileHtmlToText } from "html-to-text";
 import { variableReferences } from "./template-variables.js";
+import { formatVariablePath } from "./variable-paths.js";
 
 /** One Handlebars environment of sendgate's own: nothing registered globally leaks into it. */
 const handlebars = Handlebars.create();
@@ -25,6 +26,7 @@ export interface RenderedMessage {
   text: string;
 }
 
+/** The recipient's variables (any JSON object: nested objects and lists too) and their address. */
 export type RecipientContext = { email: string } & Record<string, unknown>;
 
 /** Compiled once per sending, rendered once per recipient. */
@@ -73,7 +75,11 @@ export function textFromHtml(html: string): string {
   return htmlToText(html);
 }
 
-/** Compiles the three parts once; throws on a template error (check with checkTemplates first). */
+/**
+ * Compiles the three parts once; throws on a template error (check with checkTemplates first).
+ * Rendering reads own properties only: Handlebars' access to prototype members stays off, so neither
+ * `{{constructor}}` nor a recipient's `__proto__` key (an own property, as JSON.parse makes it) reaches one.
+ */
 export function compileSending(sources: TemplateSources): CompiledSending {
   const subject = handlebars.compile(sources.subject, compileOptions("subject"));
   const html = handlebars.compile(sources.html, compileOptions("html"));
@@ -91,17 +97,11 @@ export function compileSending(sources: TemplateSources): CompiledSending {
   };
 }
 
-/** Helpers and keywords, not recipient variables. */
-const NOT_VARIABLES = new Set(["if", "unless", "each", "with", "lookup", "log", "else", "this"]);
-/** Inside these blocks names refer to the iterated item (or the given object), not to the recipient's variables. */
-const SCOPE_BLOCKS = new Set(["each", "with"]);
-
-/** The top-level variable names a template reads (`{{firstName}}`, `{{#if vip}}`), for the analysis and preview. */
+/**
+ * The paths into recipients' variables that a template reads, printed or tested, as formatVariablePath
+ * writes them: `firstName`, `picks`, `picks[].title` (`{{title}}` inside `{{#each picks}}`), `author.name`
+ * (`{{name}}` inside `{{#with author}}`), `picks.0.title` (that one item). For the analysis and the preview.
+ */
 export function templateVariables(sources: TemplateSources): string[] {
-  const names = new Set<string>();
-  for (const { name, blocks } of variableReferences(sources)) {
-    if (blocks.some((helper) => SCOPE_BLOCKS.has(helper)) || NOT_VARIABLES.has(name)) continue;
-    names.add(name);
-  }
-  return [...names].sort();
+  return [...new Set(variableReferences(sources).map((reference) => formatVariablePath(reference.path)))].sort();
 }

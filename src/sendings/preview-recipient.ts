@@ -1,5 +1,7 @@
 import { AppError } from "../domain/errors.js";
+import { parseVars } from "../mail/message.js";
 import { compileSending, templateVariables, type RenderedMessage } from "../mail/templates.js";
+import { parseVariablePath, readPath } from "../mail/variable-paths.js";
 import { assertMayControl } from "./support/authority.js";
 import type { ControlDeps } from "./support/deps.js";
 import { placeholders, queryAlongIndex } from "./support/index-walk.js";
@@ -14,6 +16,11 @@ export interface RecipientPreview {
   to: string;
   replyTo: string | null;
   message: RenderedMessage;
+  /**
+   * The paths the template reads (`firstName`, `picks[].title`) that this recipient's message fills,
+   * and those it leaves empty (for a list item's path: any item lacks it). A path through a list the
+   * recipient has no items in is in neither: nothing is repeated.
+   */
   filledVariables: string[];
   missingVariables: string[];
   previousId: number | null;
@@ -53,8 +60,7 @@ export async function previewRecipient(
   ]);
   const context: Record<string, unknown> & { email: string } = { email: recipient.email, ...parseVars(recipient.vars) };
   const message = compileSending(sending).render(context);
-  const used = templateVariables(sending);
-  const isFilled = (name: string) => context[name] !== undefined && context[name] !== null && context[name] !== "";
+  const readings = templateVariables(sending).map((path) => ({ path, ...readPath(context, parseVariablePath(path)) }));
   return {
     sendingId: sending.id,
     recipientId: recipient.id,
@@ -64,18 +70,9 @@ export async function previewRecipient(
     to: recipient.email,
     replyTo: sending.replyTo,
     message,
-    filledVariables: used.filter(isFilled),
-    missingVariables: used.filter((name) => !isFilled(name)),
+    filledVariables: readings.filter((r) => r.present && !r.missing).map((r) => r.path),
+    missingVariables: readings.filter((r) => r.missing).map((r) => r.path),
     previousId: previous?.id ?? null,
     nextId: next?.id ?? null,
   };
-}
-
-function parseVars(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }

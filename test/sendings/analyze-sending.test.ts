@@ -44,7 +44,30 @@ describeEachDatabase("analyzeSending over the stored recipients", (provider) => 
       evidence: expect.stringContaining("2 addresses repeat another one in different letter case, so those people would get it twice: reader7@example.com = READER7@example.com = Reader7@Example.com"),
     });
     expect(byId.unsubscribe?.severity).toBe("pass");
-    expect(analysis.counts).toEqual({ passed: 10, warnings: 1, errors: 2 });
+    expect(analysis.counts).toEqual({ passed: 11, warnings: 1, errors: 2 });
+  });
+
+  it("reads stored nested variables: a list item's variable missing for some, a misspelt one with the name they have", async () => {
+    const sendingId = await insertSending(db, {
+      subject: "{{picks.0.title}}, {{firstname}}",
+      html: '{{#each picks}}<a href="{{url}}">{{title}}</a>{{#with author}}{{nmae}}{{/with}}{{/each}}<a href="https://acme.test/unsubscribe">Unsubscribe</a>',
+    });
+    await insertRecipients(db, sendingId, [
+      { email: "ann@example.com", vars: { firstName: "Ann", picks: [{ title: "Salt", url: "https://acme.test/s", author: { name: "Bo" } }] } },
+      { email: "bob@example.com", vars: { firstName: "Bob", picks: [{ title: "Pepper", url: "https://acme.test/p" }, { url: "https://acme.test/x" }] } },
+      { email: "cy@example.com", vars: { firstName: "Cy", picks: [] } },
+    ]);
+    const analysis = await analyzeSending(db, sendingId, { unsubscribeUrl: "https://acme.test/u?e={email}" });
+    const byId = Object.fromEntries(analysis.checks.map((c) => [c.id, c]));
+    expect(byId["missing-variables"]).toMatchObject({
+      severity: "warning",
+      evidence: "picks.0.title: missing for 1 of 3 recipients (e.g. cy@example.com); picks[].title: missing for 1 of 3 recipients (e.g. bob@example.com)",
+    });
+    expect(byId["unknown-variables"]).toMatchObject({
+      severity: "error",
+      evidence:
+        "`{{firstname}}` is in no recipient's variables; did you mean `firstName`? `picks[].author.nmae` is in no recipient's variables; did you mean `picks[].author.name`?",
+    });
   });
 
   it("analyzes a sending without recipients", async () => {

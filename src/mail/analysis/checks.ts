@@ -1,5 +1,6 @@
 import { checkTemplates, compileSending, templateVariables, type RecipientContext, type TemplateSources } from "../templates.js";
 import { variableReferences } from "../template-variables.js";
+import { EACH, formatVariablePath } from "../variable-paths.js";
 import { anchors, linkProblem, tags } from "./html-scan.js";
 import {
   GMAIL_CLIP_BYTES,
@@ -50,6 +51,7 @@ export function analyzeSending(input: AnalysisInput): Analysis {
 
   checkRecipients(recipients, add);
   checkMissingVariables(content, recipients, add);
+  checkUnknownVariables(content, recipients, add);
   checkAddresses(recipients, add);
   if (sample) checkHtmlSize(sample, add);
   checkUnsubscribe(input, add);
@@ -85,16 +87,17 @@ function checkRecipients(recipients: RecipientStats, add: Add) {
 }
 
 /**
- * A printed variable (`{{firstName}}`) missing for some recipients: a warning, their message shows
- * a gap. Missing for every recipient and printed outside any block: an error, since every message
- * would show the gap (a misspelt name, or a list exported without that column). A variable that is
- * only tested (`{{#if vip}}`) is meant to be absent for some; absent for all, its block never shows:
- * a warning.
+ * A printed variable (`{{firstName}}`, `picks[].title`) missing for some recipients: a warning, their
+ * message shows a gap. Missing for every recipient and printed outside any block: an error, since every
+ * message would show the gap (a list exported without that column). A variable that is only tested
+ * (`{{#if vip}}`) is meant to be absent for some; absent for all, its block never shows: a warning.
+ * Variables in no recipient's data at all are the next check's.
  */
 function checkMissingVariables(content: TemplateSources, recipients: RecipientStats, add: Add) {
   const title = "Missing variables";
-  const used = templateVariables(content);
-  if (used.length === 0) return add("missing-variables", title, "pass", "The template uses no variables.");
+  const unknown = new Set(recipients.unknownVariables.map((u) => u.path));
+  const used = templateVariables(content).filter((name) => !unknown.has(name));
+  if (used.length === 0 && unknown.size === 0) return add("missing-variables", title, "pass", "The template uses no variables.");
   if (recipients.total === 0) return add("missing-variables", title, "pass", `No recipients to check ${used.join(", ")} against.`);
   const printed = printedVariables(content);
   const findings: string[] = [];
@@ -113,20 +116,46 @@ function checkMissingVariables(content: TemplateSources, recipients: RecipientSt
     if (all && printed.unguarded.has(name)) severity = "error";
     else if (severity === "pass") severity = "warning";
   }
-  if (severity === "pass") return add("missing-variables", title, "pass", `Every recipient has ${used.join(", ")}.`);
+  if (severity === "pass") {
+    return add("missing-variables", title, "pass", used.length ? `Every recipient has ${used.join(", ")}.` : "Every variable the template reads is unknown (see Unknown variables).");
+  }
   add("missing-variables", title, severity, findings.join("; "));
 }
 
 /**
- * Top-level variables printed (`{{name}}`, `{{{name}}}`) anywhere, and those printed outside any
- * block (`{{#if}}`, `{{#unless}}`, `{{#each}}`, `{{#with}}`). Inside `{{#each}}`/`{{#with}}` a name may
- * refer to the item rather than the recipient; counting it as printed only makes a finding milder.
+ * A variable the template reads that is in no recipient's data: most often a misspelt name, so the
+ * closest name they do have is suggested. Printed outside any block, every message shows the gap:
+ * an error. Printed inside a block, or only tested, a warning.
+ */
+function checkUnknownVariables(content: TemplateSources, recipients: RecipientStats, add: Add) {
+  const title = "Unknown variables";
+  if (recipients.total === 0) return add("unknown-variables", title, "pass", "No recipients to look the variables up in.");
+  if (recipients.unknownVariables.length === 0) {
+    return add("unknown-variables", title, "pass", "Every variable the template reads is in some recipient's variables.");
+  }
+  const printed = printedVariables(content);
+  let severity: Severity = "warning";
+  const findings = recipients.unknownVariables.map(({ path, suggestion }) => {
+    if (printed.unguarded.has(path)) severity = "error";
+    // As the template may say it (`{{author.name}}`), unless it reads list items (`picks[].title`).
+    const shown = path.includes(EACH) ? `\`${path}\`` : `\`{{${path}}}\``;
+    const guards = printed.anywhere.has(path) ? "" : ", so the part it guards never shows";
+    const hint = suggestion ? `; did you mean \`${suggestion}\`?` : ".";
+    return `${shown} is in no recipient's variables${guards}${hint}`;
+  });
+  add("unknown-variables", title, severity, findings.join(" "));
+}
+
+/**
+ * Variable paths printed (`{{name}}`, `{{{name}}}`) anywhere, and those printed outside any block
+ * (`{{#if}}`, `{{#unless}}`, `{{#each}}`, `{{#with}}`).
  */
 function printedVariables(sources: TemplateSources): { anywhere: Set<string>; unguarded: Set<string> } {
   const anywhere = new Set<string>();
   const unguarded = new Set<string>();
-  for (const { name, printed, blocks } of variableReferences(sources)) {
+  for (const { path, printed, blocks } of variableReferences(sources)) {
     if (!printed) continue;
+    const name = formatVariablePath(path);
     anywhere.add(name);
     if (blocks.length === 0) unguarded.add(name);
   }

@@ -8,6 +8,7 @@ export type CheckId =
   | "template-errors"
   | "recipients"
   | "missing-variables"
+  | "unknown-variables"
   | "invalid-addresses"
   | "duplicate-addresses"
   | "html-size"
@@ -42,12 +43,29 @@ export interface RecipientStats {
   invalidAddresses: Tally;
   /** Addresses that differ from another one of the list only in letter case (each beyond the first counts). */
   caseDuplicates: Tally;
-  /** Per variable the template reads: recipients for whom it is absent, null or empty. */
+  /**
+   * Per path the template reads (templateVariables): recipients for whom it is absent, null, "" or an
+   * empty list; through a list, for any of its items (`picks[].title` counts a recipient one of whose picks lacks a title).
+   */
   missingVariables: Record<string, Tally>;
+  /** Paths the template reads that are in no recipient's variables (a misspelt name, most often). */
+  unknownVariables: UnknownVariable[];
   /** Recipients without a usable `unsubscribeUrl` variable of their own: their List-Unsubscribe header needs UNSUBSCRIBE_URL. */
   withoutOwnUnsubscribeUrl: number;
   /** The recipient with the most variable text, whose message is likely the largest; null without recipients. */
   largest: RecipientContext | null;
+}
+
+/** A path the template reads that leaves every recipient's variables at one name. */
+export interface UnknownVariable {
+  /** The whole path, as templateVariables writes it: `picks[].titel`. */
+  path: string;
+  /** The name no recipient has: `titel`. */
+  name: string;
+  /** Where it was looked for: `picks[]`; "" among the top-level variables. */
+  within: string;
+  /** The path with the closest name recipients do have there (`picks[].title`), when one is close enough. */
+  suggestion: string | null;
 }
 
 export interface AnalysisInput {

@@ -44,11 +44,11 @@ describe("analyzeSending", () => {
     expect(tripped).toEqual([]);
     expect(analysis.checks.map((c) => c.id).sort()).toEqual(
       [
-        "template-errors", "recipients", "missing-variables", "invalid-addresses", "duplicate-addresses", "html-size",
+        "template-errors", "recipients", "missing-variables", "unknown-variables", "invalid-addresses", "duplicate-addresses", "html-size",
         "unsubscribe", "links", "image-alt", "subject-empty", "subject-length", "subject-caps", "text-part",
       ].sort(),
     );
-    expect(analysis.counts).toEqual({ passed: 13, warnings: 0, errors: 0 });
+    expect(analysis.counts).toEqual({ passed: 14, warnings: 0, errors: 0 });
     for (const c of analysis.checks) expect(c.evidence.length).toBeGreaterThan(0);
   });
 
@@ -81,25 +81,83 @@ describe("analyzeSending", () => {
     expect(tripped).toEqual(["missing-variables"]);
   });
 
-  it("refuses a printed variable that no recipient has (a misspelt name)", () => {
-    const { check } = analyze({ html: CLEAN.html.replace("Hi {{firstName}}", "Hi {{frstName}}") });
-    expect(check("missing-variables")).toMatchObject({
+  it("refuses a printed variable that no recipient has (a misspelt name), and suggests the one they have", () => {
+    const { check, tripped } = analyze({ html: CLEAN.html.replace("Hi {{firstName}}", "Hi {{frstName}}") });
+    expect(check("unknown-variables")).toMatchObject({
       severity: "error",
-      evidence: expect.stringContaining("frstName: missing for all 3 recipients (e.g. reader1@example.com, reader2@example.com, reader3@example.com)"),
+      evidence: "`{{frstName}}` is in no recipient's variables; did you mean `firstName`?",
+    });
+    expect(tripped).toEqual(["unknown-variables"]);
+    expect(analyze({ subject: "Hi {{firstname}}" }).check("unknown-variables").evidence).toBe(
+      "`{{firstname}}` is in no recipient's variables; did you mean `firstName`?",
+    );
+  });
+
+  it("suggests nothing when no name is close enough", () => {
+    expect(analyze({ subject: "Your {{coupon}}" }).check("unknown-variables")).toMatchObject({
+      severity: "error",
+      evidence: "`{{coupon}}` is in no recipient's variables.",
     });
   });
 
   it("only warns of a variable that no recipient has when it is merely tested by {{#if}}", () => {
-    const { check } = analyze({}, [person(1), person(2)]);
-    expect(check("missing-variables")).toMatchObject({
+    const { check, tripped } = analyze({}, [person(1), person(2)]);
+    expect(check("unknown-variables")).toMatchObject({
       severity: "warning",
-      evidence: "vip: set for no recipient, so the part it guards never shows",
+      evidence: "`{{vip}}` is in no recipient's variables, so the part it guards never shows.",
     });
+    expect(tripped).toEqual(["unknown-variables"]);
   });
 
   it("only warns of a variable that no recipient has when it is printed inside a block", () => {
     const { check } = analyze({ html: `${CLEAN.html}{{#if vip}}<p>Your code: {{code}}</p>{{/if}}` });
-    expect(check("missing-variables")).toMatchObject({ severity: "warning", evidence: expect.stringMatching(/^code: missing for all 3 recipients/) });
+    expect(check("unknown-variables")).toMatchObject({ severity: "warning", evidence: "`{{code}}` is in no recipient's variables." });
+  });
+
+  it("refuses a variable every recipient has empty as missing, not as unknown", () => {
+    const recipients = PEOPLE.map((r) => ({ ...r, vars: { ...r.vars, firstName: "" } }));
+    const { check, tripped } = analyze({}, recipients);
+    expect(check("missing-variables")).toMatchObject({ severity: "error", evidence: expect.stringMatching(/^firstName: missing for all 3 recipients/) });
+    expect(tripped).toEqual(["missing-variables"]);
+  });
+
+  it("counts a recipient as missing a list item's variable when any of their items lacks it", () => {
+    const html = `${CLEAN.html}{{#each picks}}<a href="{{url}}">{{title}}</a>{{/each}}`;
+    const recipients = [
+      person(1, { picks: [{ title: "Salt", url: "https://acme.test/s" }, { title: "Pepper", url: "https://acme.test/p" }] }),
+      person(2, { picks: [{ title: "Salt", url: "https://acme.test/s" }, { url: "https://acme.test/x" }], vip: true }),
+      person(3, { picks: [] }),
+      person(4),
+    ];
+    const { check, tripped } = analyze({ html }, recipients);
+    expect(check("missing-variables")).toMatchObject({
+      severity: "warning",
+      // Without picks (reader3, reader4) nothing is repeated: no gap; picks itself is only tested by the {{#each}}.
+      evidence: "picks[].title: missing for 1 of 4 recipients (e.g. reader2@example.com)",
+    });
+    expect(tripped).toEqual(["missing-variables"]);
+  });
+
+  it("suggests the name a list's items have for a misspelt one inside {{#each}}, and the list's name for a misspelt list", () => {
+    const recipients = [person(1, { picks: [{ title: "Salt", url: "https://acme.test/s" }] }), person(2, { picks: [], vip: true })];
+    const items = analyze({ html: `${CLEAN.html}{{#each picks}}<a href="{{url}}">{{this.titel}}</a>{{/each}}` }, recipients);
+    expect(items.check("unknown-variables")).toMatchObject({
+      severity: "warning",
+      evidence: "`picks[].titel` is in no recipient's variables; did you mean `picks[].title`?",
+    });
+    const list = analyze({ html: `${CLEAN.html}{{#each pick}}{{title}}{{/each}}{{#with autor}}{{name}}{{/with}}` }, [
+      person(1, { picks: [{ title: "Salt" }], author: { name: "Bo" }, vip: false }),
+    ]);
+    expect(list.check("unknown-variables").evidence).toBe(
+      // Sorted by path; `autor.name` and `pick[].title` are not repeated under `autor` and `pick`.
+      "`{{autor}}` is in no recipient's variables, so the part it guards never shows; did you mean `author`? " +
+        "`{{pick}}` is in no recipient's variables, so the part it guards never shows; did you mean `picks`?",
+    );
+  });
+
+  it("does not call a list item's variable unknown when every list is empty", () => {
+    const { check } = analyze({ html: `${CLEAN.html}{{#each picks}}{{title}}{{/each}}` }, [person(1, { picks: [], vip: true })]);
+    expect(check("unknown-variables").severity).toBe("pass");
   });
 
   it("refuses invalid addresses, with a sample", () => {
