@@ -247,9 +247,10 @@ describe("the Deployment", () => {
     expect(stage[0]).toMatch(/^FROM\s+node:/i); // the node images' `node` user is uid 1000
     expect(["node", "1000"]).toContain(dockerInstruction(stage, "USER").at(-1)?.split(":")[0]);
     expect(dockerInstruction(stage, "WORKDIR").at(-1)).toBe("/app");
-    const copies = dockerInstruction(stage, "COPY").join("\n");
-    expect(copies).toMatch(/\/app\/dist\s+\.\/dist$/m);
-    expect(copies).toMatch(/\/app\/prisma\s+\.\/prisma$/m);
+    // Where each COPY lands, resolved against the WORKDIR (`./dist`, `dist/` and `/app/dist` alike).
+    const destinations = dockerInstruction(stage, "COPY").map((line) => posix.resolve("/app", line.split(/\s+/).at(-1)!));
+    expect(destinations).toContain("/app/dist");
+    expect(destinations).toContain("/app/prisma");
   });
 });
 
