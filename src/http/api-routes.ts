@@ -4,6 +4,7 @@ import { createSending } from "../sendings/create-sending.js";
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../sendings/support/deps.js";
 import { getSending } from "../sendings/get-sending.js";
+import { replaceSending } from "../sendings/replace-sending.js";
 import { updateSending } from "../sendings/update-sending.js";
 import { readJsonBody, readLines, requireContentType } from "./body.js";
 import type { Metrics } from "./metrics.js";
@@ -33,13 +34,23 @@ export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: Sending
       handle: async ({ params }) => ({ status: 200, body: await getSending(deps, params.id ?? "") }),
     },
     {
-      method: "PUT",
+      method: "PATCH",
       pattern: "/api/sendings/:id",
       auth: true,
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const updated = await updateSending(deps, { sendingId: params.id ?? "", change: await readJsonBody(req, bodyLimit), tokenName });
         return { status: 200, body: updated };
+      },
+    },
+    {
+      method: "PUT",
+      pattern: "/api/sendings/:id",
+      auth: true,
+      async handle({ req, params, tokenName }) {
+        requireContentType(req, JSON_TYPES, true);
+        const replaced = await replaceSending(deps, { sendingId: params.id ?? "", representation: await readJsonBody(req, bodyLimit), tokenName });
+        return { status: 200, body: replaced };
       },
     },
     {

@@ -13,58 +13,52 @@ export interface GetSendingDeps {
 
 /** A sending's state, recipient counts by delivery state, decisions and analysis (`GET /api/sendings/:id`). */
 export async function getSending(deps: GetSendingDeps, sendingId: string): Promise<SendingState> {
-  const sending = await findSending(deps.db, sendingId);
-  return representSending(deps, sending);
+  return (await readSending(deps, sendingId)).state;
 }
 
-type StoredSending = Awaited<ReturnType<typeof findSending>>;
-
-/** The stored sending with its decisions; NOT_FOUND when there is none. */
-export async function findSending(db: Database, sendingId: string) {
+/** The stored sending and the API's representation of it, read together: PUT checks what it is sent against the one and changes the other. */
+export async function readSending(deps: GetSendingDeps, sendingId: string) {
   const notFound = new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   if (!SENDING_ID.test(sendingId)) throw notFound;
-  const sending = await db.prisma.sending.findUnique({
+  // The analysis first: making it stores it on the row, which moves updatedAt; the row read after it is the latest.
+  const analysis = summarizeAnalysis(await deps.analyzer.current(sendingId));
+  const stored = await deps.db.prisma.sending.findUnique({
     where: { id: sendingId },
     include: { decisions: { orderBy: { id: "asc" } } },
   });
-  if (!sending) throw notFound;
-  return sending;
-}
-
-/** The API's representation of a stored sending: its counts and analysis are read beside it. */
-export async function representSending(deps: GetSendingDeps, sending: StoredSending): Promise<SendingState> {
-  const groups = await deps.db.prisma.recipient.groupBy({ by: ["status"], where: { sendingId: sending.id }, _count: { _all: true } });
+  if (!stored) throw notFound;
+  const groups = await deps.db.prisma.recipient.groupBy({ by: ["status"], where: { sendingId }, _count: { _all: true } });
   const recipients = Object.fromEntries(recipientStatuses.map((status) => [status, 0])) as Record<RecipientStatus, number>;
   for (const group of groups) recipients[group.status] = group._count._all;
-  const decisions = sending.decisions.map((decision) => ({
+  const decisions = stored.decisions.map((decision) => ({
     kind: decision.kind,
     userId: decision.userId,
     reason: decision.reason,
     at: decision.createdAt,
-    current: decision.contentHash === sending.contentHash,
+    current: decision.contentHash === stored.contentHash,
   }));
-  const analysis = summarizeAnalysis(await deps.analyzer.current(sending.id));
-  return {
-    id: sending.id,
-    name: sending.name,
-    status: sending.status,
-    statusNote: sending.statusNote,
-    subject: sending.subject,
-    from: { name: sending.fromName, email: sending.fromEmail },
-    replyTo: sending.replyTo,
-    html: sending.html,
-    text: sending.text,
-    launchAt: sending.launchAt,
-    requestedBy: sending.requestedBy,
-    contentHash: sending.contentHash,
-    recipientCount: sending.recipientCount,
+  const state: SendingState = {
+    id: stored.id,
+    name: stored.name,
+    status: stored.status,
+    statusNote: stored.statusNote,
+    subject: stored.subject,
+    from: { name: stored.fromName, email: stored.fromEmail },
+    replyTo: stored.replyTo,
+    html: stored.html,
+    text: stored.text,
+    launchAt: stored.launchAt,
+    requestedBy: stored.requestedBy,
+    contentHash: stored.contentHash,
+    recipientCount: stored.recipientCount,
     recipients,
     approvals: decisions.filter((decision) => decision.kind === "APPROVAL" && decision.current).length,
     decisions,
     analysis,
-    createdAt: sending.createdAt,
-    updatedAt: sending.updatedAt,
-    startedAt: sending.startedAt,
-    finishedAt: sending.finishedAt,
+    createdAt: stored.createdAt,
+    updatedAt: stored.updatedAt,
+    startedAt: stored.startedAt,
+    finishedAt: stored.finishedAt,
   };
+  return { stored, state };
 }

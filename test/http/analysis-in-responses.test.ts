@@ -15,7 +15,7 @@ describeEachDatabase("intake: answers carry the analysis approvers see", (provid
     return { checks, counts };
   }
 
-  it("POST, a change and GET show the counts and every finding that is not a pass", async () => {
+  it("POST, PATCH and GET show the counts and every finding that is not a pass", async () => {
     const created = await h.request("POST", "/api/sendings", { body: sendingJson() });
     expect(created.status).toBe(201);
     const { counts } = await analysisOf(created.body.id);
@@ -23,7 +23,7 @@ describeEachDatabase("intake: answers carry the analysis approvers see", (provid
     expect(counts.passed).toBeGreaterThan(0);
 
     // A variable no recipient has, and no unsubscribe link any more.
-    const changed = await h.request("PUT", `/api/sendings/${created.body.id}`, { body: { subject: "Hi {{lastName}}", html: "<p>Hi</p>" } });
+    const changed = await h.request("PATCH", `/api/sendings/${created.body.id}`, { body: { subject: "Hi {{lastName}}", html: "<p>Hi</p>" } });
     expect(changed.status).toBe(200);
     const { analysis } = changed.body;
     const { checks } = await analysisOf(created.body.id);

@@ -41,9 +41,9 @@ describeEachDatabase("intake: changes made through the API are told by the token
     const created = await h.request("POST", "/api/sendings", { body: sendingJson(), token: CRM });
     expect(created.status).toBe(201);
     h.notifier.events.length = 0;
-    const changed = await h.request("PUT", `/api/sendings/${created.body.id}`, { body: { subject: "Spring is here" }, token: OPS });
+    const changed = await h.request("PATCH", `/api/sendings/${created.body.id}`, { body: { subject: "Spring is here" }, token: OPS });
     expect(changed.status).toBe(200);
-    const renamed = await h.request("PUT", `/api/sendings/${created.body.id}`, { body: { name: "Spring" }, token: "bare-token-0123456789abcdef" });
+    const renamed = await h.request("PATCH", `/api/sendings/${created.body.id}`, { body: { name: "Spring" }, token: "bare-token-0123456789abcdef" });
     expect(renamed.status).toBe(200);
 
     const audit = await auditOf(created.body.id);

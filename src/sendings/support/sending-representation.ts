@@ -1,9 +1,13 @@
 import type { Logger } from "pino";
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
 import type { SendingStatus } from "../../domain/sending-status.js";
 import type { Analysis, CheckId } from "../../mail/analysis/index.js";
+import type { SendingRevision } from "./content-change.js";
 import { errorChecks, warningChecks, type SendingAnalyzer } from "./current-analysis.js";
+import { issuesOf, sendingInputSchema, slackUserId } from "./sending-input.js";
 
-/** A sending as the intake API shows it (`GET /api/sendings/:id`) and takes it back (`PUT`). */
+/** A sending as the intake API shows it (`GET /api/sendings/:id`) and takes it back whole (`PUT`). */
 
 export const recipientStatuses = ["QUEUED", "PREPARED", "SENT", "FAILED", "CANCELLED"] as const;
 export type RecipientStatus = (typeof recipientStatuses)[number];
@@ -71,4 +75,160 @@ export async function analysisAfterCommit(
     deps.log.error({ err: error, sendingId }, "analysis for the API answer failed");
     return null;
   }
+}
+
+/**
+ * Every field GET returns, by whether a PUT may change it. A field added to SendingState must be
+ * placed here (the compiler says so), so that the representation GET returns can always be PUT back.
+ */
+const FIELD_ROLES = {
+  id: "read-only",
+  name: "content",
+  status: "read-only",
+  statusNote: "read-only",
+  subject: "content",
+  from: "content",
+  replyTo: "content",
+  html: "content",
+  text: "content",
+  launchAt: "content",
+  requestedBy: "read-only",
+  contentHash: "read-only",
+  recipientCount: "read-only",
+  recipients: "read-only",
+  approvals: "read-only",
+  decisions: "read-only",
+  analysis: "read-only",
+  createdAt: "read-only",
+  updatedAt: "read-only",
+  startedAt: "read-only",
+  finishedAt: "read-only",
+} as const satisfies Record<keyof SendingState, "content" | "read-only">;
+
+type ReadOnlyField = { [F in keyof typeof FIELD_ROLES]: (typeof FIELD_ROLES)[F] extends "read-only" ? F : never }[keyof typeof FIELD_ROLES];
+
+export const READ_ONLY_FIELDS = (Object.keys(FIELD_ROLES) as (keyof typeof FIELD_ROLES)[]).filter(
+  (field): field is ReadOnlyField => FIELD_ROLES[field] === "read-only",
+);
+
+const REQUIRED = "is required: PUT takes the whole sending, as GET returns it (PATCH changes some fields)";
+
+/** A field PUT needs: left out, it is named as missing rather than as of the wrong type. */
+const required = <T extends z.ZodType>(schema: T) =>
+  z
+    .unknown()
+    .refine((value): boolean => value !== undefined, { message: REQUIRED, abort: true })
+    .pipe(schema);
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** The same JSON value; date-times are the same when they name the same instant ("…Z" or "+00:00"). */
+function sameValue(expected: unknown, given: unknown): boolean {
+  if (typeof expected === "string" && typeof given === "string") {
+    return expected === given || (ISO_DATE_TIME.test(expected) && ISO_DATE_TIME.test(given) && Date.parse(expected) === Date.parse(given));
+  }
+  if (Array.isArray(expected)) {
+    return Array.isArray(given) && given.length === expected.length && expected.every((item, index) => sameValue(item, given[index]));
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (given === null || typeof given !== "object" || Array.isArray(given)) return false;
+    const keys = Object.keys(expected);
+    return (
+      Object.keys(given).length === keys.length &&
+      keys.every((key) => Object.hasOwn(given, key) && sameValue((expected as Record<string, unknown>)[key], (given as Record<string, unknown>)[key]))
+    );
+  }
+  return expected === given;
+}
+
+const shown = (value: unknown, raw = false) => {
+  const text = raw && typeof value === "string" ? value : JSON.stringify(value) ?? "nothing";
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+};
+
+/** Fields that differ when the representation was read before a later change: the client is told so. */
+const STALE_WHEN_CHANGED = new Set<ReadOnlyField>(["contentHash", "updatedAt"]);
+const STALE = ": the sending changed since this representation was read; GET it again and apply the edit to it";
+
+/** A field GET shows and nobody sets through the API: accepted unchanged (or left out), refused changed. */
+function readOnly(field: ReadOnlyField, current: unknown, sendingId: string) {
+  const unchanged = z.unknown().superRefine((given, ctx) => {
+    if (sameValue(current, given)) return;
+    const message =
+      field === "recipients" && Array.isArray(given)
+        ? `cannot be replaced by PUT: add recipients with POST /api/sendings/${sendingId}/recipients (NDJSON); here send the counts GET returns, or leave recipients out`
+        : `is read-only (it is ${shown(current, true)}; got ${shown(given)})${STALE_WHEN_CHANGED.has(field) ? STALE : ""}`;
+    ctx.addIssue({ code: "custom", message });
+  });
+  return unchanged.optional();
+}
+
+/**
+ * A launch date left as it is may lie in the past (the sending waited for approval past it); a new
+ * one must be in the future, as everywhere else.
+ */
+function launchAtField(launchAt: { safeParse(value: unknown): z.ZodSafeParseResult<Date> }, current: Date) {
+  const withOffset = z.iso.datetime({ offset: true });
+  return z.unknown().transform((value, ctx) => {
+    if (withOffset.safeParse(value).success && Date.parse(value as string) === current.getTime()) return current;
+    const parsed = launchAt.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+    return z.NEVER;
+  });
+}
+
+/**
+ * The body of `PUT /api/sendings/:id`: the sending as GET returns it, whole. The content fields
+ * replace what is stored (`replyTo`, `text` and the sender's name left out or null are removed);
+ * the read-only fields may be sent back unchanged or left out; `changedBy` names the Slack user
+ * behind the change, if any. Recipients are not replaced: they are appended as NDJSON.
+ */
+export function sendingRepresentationSchema(now: () => Date, current: SendingState) {
+  const input = sendingInputSchema(now).shape;
+  const currentJson = JSON.parse(JSON.stringify(current)) as Record<ReadOnlyField, unknown>;
+  const readOnlyFields = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, readOnly(field, currentJson[field], current.id)])) as Record<
+    ReadOnlyField,
+    ReturnType<typeof readOnly>
+  >;
+  return z
+    .strictObject({
+      name: required(input.name),
+      subject: required(input.subject),
+      from: required(input.from.extend({ name: input.from.shape.name.unwrap().nullable().optional() })),
+      replyTo: input.replyTo.unwrap().nullable().optional(),
+      html: required(input.html),
+      text: input.text.unwrap().nullable().optional(),
+      launchAt: required(launchAtField(input.launchAt, current.launchAt)),
+      changedBy: slackUserId.optional(),
+      ...readOnlyFields,
+    })
+    .transform(({ name, subject, from, replyTo, html, text, launchAt, changedBy }) => ({
+      revision: {
+        name,
+        subject,
+        fromName: from.name ?? null,
+        fromEmail: from.email,
+        replyTo: replyTo ?? null,
+        html,
+        text: text ?? null,
+        launchAt,
+      } satisfies SendingRevision,
+      changedBy,
+    }));
+}
+
+/** How many problems the message of a refused PUT spells out; the issues list has them all. */
+const SPELLED_OUT = 5;
+
+/** A refused PUT, naming every field at fault: "status is read-only (it is PENDING_APPROVAL; got \"SCHEDULED\")". */
+export function invalidRepresentation(error: z.ZodError): AppError {
+  const issues = issuesOf(error);
+  const sentences = issues.slice(0, SPELLED_OUT).map(({ path, message }) => {
+    const where = path.join(".");
+    if (!where) return message;
+    return /^[a-z]/.test(message) ? `${where} ${message}` : `${where}: ${message}`;
+  });
+  const more = issues.length > SPELLED_OUT ? ` (and ${issues.length - SPELLED_OUT} more)` : "";
+  return new AppError("VALIDATION", `The sending is invalid: ${sentences.join("; ")}${more}.`, { issues });
 }
