@@ -75,7 +75,7 @@ describeEachDatabase("the sendgate CLI against a real server", (provider) => {
     expect(result.err).toMatch(/^Refused \(400\): The sending is invalid/);
     expect(result.err).toContain("  launchAt: must be an ISO 8601 date-time with a time-zone offset");
     expect(result.err).toContain("  recipients.0.email: is not a valid e-mail address");
-    expect(result.err).toMatch(/ {2}html: html template, line 1: /);
+    expect(result.err).toMatch(/ {2}html: html, line 1: /);
   });
 
   it("exits 1 with a clear message without a token, with a wrong token, or when the server is unreachable", async () => {

@@ -133,12 +133,37 @@ describeEachDatabase("intake: create and read a sending", (provider) => {
     });
     expect(response.status).toBe(400);
     expect(response.body.issues).toEqual([
-      { path: ["html"], message: expect.stringMatching(/^html template, line \d+: /) },
-      { path: ["text"], message: expect.stringMatching(/^text template, line 3: syntax error: expecting .*got 'INVALID'$/) },
+      { path: ["html"], message: "html, line 2: `{{#if vip}}` opened here is never closed (it needs a `{{/if}}`)" },
+      { path: ["text"], message: "text, line 3: `{{#each}` lacks its closing `}}`" },
     ]);
+    expect(response.body.message).toBe("The sending is invalid: html: html, line 2: `{{#if vip}}` opened here is never closed (it needs a `{{/if}}`) (and 1 more).");
     const helper = await h.request("POST", "/api/sendings", { body: sendingJson({ subject: "Hi {{shout firstName}}" }) });
     expect(helper.status).toBe(400);
-    expect(helper.body.issues).toEqual([{ path: ["subject"], message: expect.stringMatching(/^subject template.*shout/) }]);
+    expect(helper.body.issues).toEqual([{ path: ["subject"], message: expect.stringMatching(/^subject, line 1: `\{\{shout firstName\}\}` calls shout, a helper/) }]);
+    await nothingWritten();
+  });
+
+  it("says where a block that is never closed opens, and which block a wrong closing tag closes", async () => {
+    const html = [
+      "<h1>Spring</h1>",
+      "<p>Hi {{firstName}}</p>",
+      "{{#if vip}}",
+      "  <p>Early access for you.</p>",
+      "<ul>",
+      "{{#each picks}}",
+      "  <li>{{#if url}}<a href=\"{{url}}\">{{title}}</a></li>",
+      "{{/each}}",
+      "</ul>",
+      "<p><a href=\"{{unsubscribeUrl}}\">Unsubscribe</a></p>",
+    ].join("\n");
+    const mismatched = await h.request("POST", "/api/sendings", { body: sendingJson({ html }) });
+    expect(mismatched.status).toBe(400);
+    expect(mismatched.body.issues).toEqual([
+      { path: ["html"], message: "html, line 8: `{{/each}}` on line 8 closes `{{#if url}}` opened on line 7; blocks close innermost first" },
+    ]);
+    const unclosed = await h.request("POST", "/api/sendings", { body: sendingJson({ html: html.replace("{{#if url}}", "") }) });
+    expect(unclosed.status).toBe(400);
+    expect(unclosed.body.issues).toEqual([{ path: ["html"], message: "html, line 3: `{{#if vip}}` opened here is never closed (it needs a `{{/if}}`)" }]);
     await nothingWritten();
   });
 

@@ -1,4 +1,4 @@
-import { checkTemplates, compileSending, templateVariables, type RecipientContext, type TemplateSources } from "../templates.js";
+import { checkTemplates, compileSending, formatTemplateProblem, templateVariables, type RecipientContext, type TemplateSources } from "../templates.js";
 import { variableReferences } from "../template-variables.js";
 import { EACH, formatVariablePath } from "../variable-paths.js";
 import { anchors, linkProblem, tags } from "./html-scan.js";
@@ -35,8 +35,7 @@ export function analyzeSending(input: AnalysisInput): Analysis {
   let sample: { context: RecipientContext; subject: string; html: string } | undefined;
   const templateTitle = "Template errors";
   if (problems.length > 0) {
-    const listed = problems.map((p) => `${p.part}${p.line ? ` line ${p.line}` : ""}: ${p.message}`);
-    add("template-errors", templateTitle, "error", `The template does not render. ${listed.join("; ")}`);
+    add("template-errors", templateTitle, "error", `The template does not render. ${problems.map(formatTemplateProblem).join("; ")}`);
   } else {
     const context = recipients.largest ?? { email: "recipient@example.com" };
     try {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
-import { checkTemplates, type TemplatePart } from "../../mail/templates.js";
+import { checkTemplates, formatTemplateProblem, type TemplatePart } from "../../mail/templates.js";
 
 /** Lower-cased and trimmed, so that "Ann@Example.com " and "ann@example.com" are one recipient. */
 export const emailAddress = z
@@ -42,7 +42,7 @@ const launchAt = (now: () => Date) =>
     .transform((value) => new Date(value))
     .refine((date) => date.getTime() > now().getTime(), { message: "must be in the future" });
 
-/** A Handlebars template that must compile; an error names the part and the line it is on. */
+/** A Handlebars template that must compile; an error names the part and the line ("html, line 30: `{{#if vip}}` opened here is never closed"). */
 const template = (part: TemplatePart, empty: string) =>
   z
     .string({ message: "must be a template string" })
@@ -50,9 +50,7 @@ const template = (part: TemplatePart, empty: string) =>
     .superRefine((source, ctx) => {
       const sources = { subject: "", html: "", text: null, [part]: source };
       for (const problem of checkTemplates(sources)) {
-        if (problem.part !== part) continue;
-        const where = problem.line ? `${part} template, line ${problem.line}` : `${part} template`;
-        ctx.addIssue({ code: "custom", message: `${where}: ${problem.message}` });
+        if (problem.part === part) ctx.addIssue({ code: "custom", message: formatTemplateProblem(problem) });
       }
     });
 
