@@ -130,6 +130,7 @@ const schema = z
       .regex(/^(https?:\/\/|mailto:)/, "must be an https://, http:// or mailto: URL; {email}, {sendingId} and {recipientId} are filled in")
       .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    LOG_FORMAT: z.enum(["json", "pretty"], { message: 'must be "json" or "pretty"' }).optional(),
     MIGRATE_ON_START: bool(true),
     SHUTDOWN_TIMEOUT_SECONDS: positiveInt(20),
     NODE_ENV: z.string().optional(),
@@ -220,6 +221,8 @@ export interface Config {
     beforeMinutes: number;
   };
   logLevel: string;
+  /** JSON lines for collectors, or readable lines; unset: readable when stdout is a terminal. */
+  logFormat?: "json" | "pretty";
   /** Apply pending migrations before serving; off where an init container runs them. */
   migrateOnStart: boolean;
   /** How long a SIGTERM waits for the message in hand and the leases before the process exits anyway. */
@@ -298,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     preview: { linkSecret: e.PREVIEW_LINK_SECRET, linkTtlMinutes: e.PREVIEW_LINK_TTL_MINUTES },
     reminders: { beforeMinutes: e.REMIND_BEFORE_MINUTES },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     migrateOnStart: e.MIGRATE_ON_START,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   };

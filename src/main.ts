@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import pino from "pino";
+import pinoPretty from "pino-pretty";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { providerOf } from "./db/provider.js";
@@ -17,7 +18,12 @@ try {
   process.exit(1);
 }
 
-const log = pino({ level: config.logLevel, base: { service: "sendgate" } });
+// JSON lines for log collectors; readable lines for a person at a terminal (or LOG_FORMAT=pretty).
+const pretty = (config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json")) === "pretty";
+const log = pino(
+  { level: config.logLevel, base: { service: "sendgate" } },
+  pretty ? pinoPretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname,service", translateTime: "SYS:HH:MM:ss" }) : undefined,
+);
 
 // The configuration is checked before anything is migrated or created.
 if (config.migrateOnStart) {

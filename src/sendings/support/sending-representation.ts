@@ -107,7 +107,7 @@ const FIELD_ROLES = {
 
 type ReadOnlyField = { [F in keyof typeof FIELD_ROLES]: (typeof FIELD_ROLES)[F] extends "read-only" ? F : never }[keyof typeof FIELD_ROLES];
 
-export const READ_ONLY_FIELDS = (Object.keys(FIELD_ROLES) as (keyof typeof FIELD_ROLES)[]).filter(
+const READ_ONLY_FIELDS = (Object.keys(FIELD_ROLES) as (keyof typeof FIELD_ROLES)[]).filter(
   (field): field is ReadOnlyField => FIELD_ROLES[field] === "read-only",
 );
 
@@ -170,7 +170,7 @@ function readOnly(field: ReadOnlyField, current: unknown, sendingId: string) {
 function launchAtField(launchAt: { safeParse(value: unknown): z.ZodSafeParseResult<Date> }, current: Date) {
   const withOffset = z.iso.datetime({ offset: true });
   return z.unknown().transform((value, ctx) => {
-    if (withOffset.safeParse(value).success && Date.parse(value as string) === current.getTime()) return current;
+    if (typeof value === "string" && withOffset.safeParse(value).success && Date.parse(value) === current.getTime()) return current;
     const parsed = launchAt.safeParse(value);
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
