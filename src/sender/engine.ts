@@ -100,6 +100,11 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
           } else if (sending.status === "SENDING" && !sending.startedAt) {
             // Resumed after a late launch: the first delivery is its start.
             announceStart = await store.markStarted(sending.id, now);
+          } else if (sending.status === "SENDING") {
+            // Taken over after a restart, a crash or another process's stop, resumed, or back for its retries: say so.
+            const counts = await store.counts(sending.id);
+            const left = counts.queued + counts.prepared;
+            log.info({ sendingId: sending.id, left }, `resuming delivery of ${sending.id} (${left.toLocaleString("en-US")} left)`);
           }
           if (stopping) {
             await store.releaseLease(sending.id, owner);

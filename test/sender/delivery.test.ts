@@ -1,3 +1,4 @@
+import pino from "pino";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { cancelSending } from "../../src/sendings/cancel-sending.js";
 import { pauseSending } from "../../src/sendings/pause-sending.js";
@@ -90,6 +91,18 @@ describeEachDatabase("delivery", (provider) => {
       ["system", "SCHEDULED", "SENDING"],
       ["system", "SENDING", "COMPLETED"],
     ]);
+  });
+
+  it("a sending found delivering (a restart, a takeover) is resumed with a log line saying how many are left", async () => {
+    const id = await givenSending(db, { status: "SENDING", recipients: 3 });
+    await db.prisma.sending.update({ where: { id }, data: { startedAt: clock.now() } });
+    const lines: { msg: string; left?: number }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; left?: number }) });
+    await engineWith({ log }).deliver();
+    expect(lines.filter((line) => line.msg.startsWith("resuming delivery"))).toEqual([
+      expect.objectContaining({ msg: `resuming delivery of ${id} (3 left)`, left: 3 }),
+    ]);
+    expect(sink.received).toHaveLength(3);
   });
 
   it("sets no List-Unsubscribe header when no unsubscribe URL is known", async () => {

@@ -113,7 +113,7 @@ export interface TestEngine {
 export function startTestEngine(
   db: Database,
   smtpUrl: string,
-  options: { clock: Clock; settings?: Partial<SenderSettings>; notifier?: SendingNotifier; owner?: string },
+  options: { clock: Clock; settings?: Partial<SenderSettings>; notifier?: SendingNotifier; owner?: string; log?: pino.Logger },
 ): TestEngine & { recording: RecordingNotifier } {
   const store = createTestSenderStore(db);
   const settings = testSettings(options.settings);
@@ -124,7 +124,7 @@ export function startTestEngine(
     mailer,
     notifier: options.notifier ?? recording,
     clock: options.clock,
-    log: silentLog,
+    log: options.log ?? silentLog,
     settings,
     owner: options.owner,
   });
