@@ -109,6 +109,8 @@ const schema = z
     API_TOKENS: namedTokens,
     API_BODY_LIMIT: byteSize("5mb"),
     API_NDJSON_LIMIT: byteSize("1gb"),
+    RECIPIENT_VARS_MAX_DEPTH: positiveInt(8),
+    RECIPIENT_VARS_MAX_BYTES: byteSize("32768").pipe(z.number().positive("must be more than 0 bytes")),
     SMTP_URL: z
       .string()
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587')
@@ -201,6 +203,8 @@ export interface Config {
     ndjsonLimit: number;
   };
   mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string };
+  /** How large one recipient's variables may be: levels of nesting (the object itself the first), bytes of JSON. */
+  recipientVars: { maxDepth: number; maxBytes: number };
   sender: {
     cron: string;
     leaseSeconds: number;
@@ -289,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.SEND_CONCURRENCY,
       unsubscribeUrl: e.UNSUBSCRIBE_URL,
     },
+    recipientVars: { maxDepth: e.RECIPIENT_VARS_MAX_DEPTH, maxBytes: e.RECIPIENT_VARS_MAX_BYTES },
     sender: {
       cron: e.SENDER_CRON,
       leaseSeconds: e.SENDER_LEASE_SECONDS,

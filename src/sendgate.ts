@@ -132,6 +132,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   listeners.serve = createHttpHandler({
     ...deps,
     recipients,
+    recipientVarsLimits: config.recipientVars,
     config,
     slackListener: slack.requestListener,
     extraRoutes: [

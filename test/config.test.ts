@@ -123,3 +123,18 @@ describe("loadConfig", () => {
     });
   });
 });
+
+describe("limits of a recipient's variables", () => {
+  it("default to 8 levels and 32768 bytes, and take other values, sizes in units too", () => {
+    expect(loadConfig(valid).recipientVars).toEqual({ maxDepth: 8, maxBytes: 32_768 });
+    expect(loadConfig({ ...valid, RECIPIENT_VARS_MAX_DEPTH: "3", RECIPIENT_VARS_MAX_BYTES: "4096" }).recipientVars).toEqual({ maxDepth: 3, maxBytes: 4096 });
+    expect(loadConfig({ ...valid, RECIPIENT_VARS_MAX_BYTES: "64kb" }).recipientVars.maxBytes).toBe(65_536);
+  });
+
+  it("refuse values that are no positive numbers", () => {
+    expect(problemsOf({ ...valid, RECIPIENT_VARS_MAX_DEPTH: "0" })).toEqual([expect.stringMatching(/^RECIPIENT_VARS_MAX_DEPTH /)]);
+    expect(problemsOf({ ...valid, RECIPIENT_VARS_MAX_DEPTH: "deep" })).toEqual([expect.stringMatching(/^RECIPIENT_VARS_MAX_DEPTH /)]);
+    expect(problemsOf({ ...valid, RECIPIENT_VARS_MAX_BYTES: "0" })).toEqual(["RECIPIENT_VARS_MAX_BYTES must be more than 0 bytes"]);
+    expect(problemsOf({ ...valid, RECIPIENT_VARS_MAX_BYTES: "lots" })).toEqual([expect.stringMatching(/^RECIPIENT_VARS_MAX_BYTES must be a size/)]);
+  });
+});

@@ -5,7 +5,7 @@ import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
 import type { IntakeDeps } from "./support/deps.js";
 import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/recipient-batch.js";
-import { issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
+import { formatIssuePath, issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
 import { SENDING_ID } from "./support/sending-id.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
@@ -64,7 +64,7 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
   const outcome = await deps.recipients.append({
       sendingId,
       async fill(sink) {
-        received = await writeLines(input.lines, sink, digest);
+        received = await writeLines(input.lines, sink, digest, recipientLine(deps.recipientVarsLimits));
         readAt = performance.now();
       },
       async after(tx, counts) {
@@ -120,7 +120,7 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
  * is written while the next is read and checked, never more, so memory stays flat. Any invalid line
  * refuses the upload (after reading the rest, to name every bad line).
  */
-async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest): Promise<number> {
+async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest, schema: LineSchema): Promise<number> {
   let writing: Promise<number> | undefined;
   const write = async (rows: RecipientRow[]) => {
     await writing;
@@ -137,7 +137,7 @@ async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, dig
       lineNumber += 1;
       const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
       if (!text) continue;
-      const parsed = parseLine(text);
+      const parsed = parseLine(text, schema);
       if ("problems" in parsed) {
         invalidCount += 1;
         if (invalidCount <= REPORTED_INVALID_LINES) {
@@ -164,14 +164,16 @@ async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, dig
   }
 }
 
-function parseLine(text: string): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {
+type LineSchema = ReturnType<typeof recipientLine>;
+
+function parseLine(text: string, schema: LineSchema): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return { problems: [{ path: [], message: "is not valid JSON" }] };
   }
-  const parsed = recipientLine.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) return { problems: issuesOf(parsed.error) };
   return { row: toRecipientRow(parsed.data) };
 }
@@ -179,7 +181,7 @@ function parseLine(text: string): { row: RecipientRow } | { problems: { path: (s
 function invalidLines(count: number, reported: InvalidLine[]): AppError {
   const lineNumbers = [...new Set(reported.map((problem) => problem.line))];
   const first = reported[0];
-  const firstText = first ? ` Line ${first.line}${first.path.length ? ` ${first.path.join(".")}` : ""}: ${first.message}.` : "";
+  const firstText = first ? ` Line ${first.line}${first.path.length ? ` ${formatIssuePath(first.path)}` : ""}: ${first.message}.` : "";
   return new AppError(
     "VALIDATION",
     `${count} ${count === 1 ? "line is" : "lines are"} invalid (line${lineNumbers.length > 1 ? "s" : ""} ${lineNumbers.join(", ")}${

@@ -178,16 +178,58 @@ describeEachDatabase("intake: create and read a sending", (provider) => {
     await nothingWritten();
   });
 
-  it("refuses variables that are not one flat object of plain values", async () => {
+  it("takes nested variables (objects, lists, numbers, booleans, null) and stores them as they came", async () => {
+    const vars = { firstName: "Ann", vip: true, score: 4.5, note: null, author: { name: "Bo" }, picks: [{ title: "Salt", url: "https://acme.test/s", tags: ["kitchen"] }] };
+    const created = await h.request("POST", "/api/sendings", {
+      body: sendingJson({
+        html: '<p>Hi {{firstName}}</p>{{#each picks}}<a href="{{url}}">{{title}}</a>{{/each}}<p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>',
+        recipients: [{ email: "ann@example.com", vars }],
+      }),
+    });
+    expect(created.status).toBe(201);
+    const [stored] = await h.db.prisma.recipient.findMany({ where: { sendingId: created.body.id } });
+    expect(JSON.parse(stored!.vars)).toEqual(vars);
+  });
+
+  it("refuses variables nested deeper than 8 levels or larger than 32768 bytes, naming the offending value", async () => {
+    const nested = (levels: number): unknown => (levels === 0 ? "end" : { next: nested(levels - 1) });
+    const deep = await h.request("POST", "/api/sendings", {
+      body: sendingJson({
+        recipients: [
+          { email: "ann@example.com", vars: { firstName: "Ann", eight: nested(7) } },
+          { email: "bob@example.com", vars: { picks: [{ title: "Salt" }, { title: "Pepper" }, { title: [[[[[["too deep"]]]]]] }] } },
+        ],
+      }),
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body.issues).toEqual([{ path: ["recipients", 1, "vars", "picks", 2, "title", 0, 0, 0, 0, 0], message: "nested deeper than 8 levels" }]);
+    expect(deep.body.message).toBe("The sending is invalid: recipients[1].vars.picks[2].title[0][0][0][0][0]: nested deeper than 8 levels.");
+
+    const large = await h.request("POST", "/api/sendings", {
+      body: sendingJson({ recipients: [{ email: "ann@example.com", vars: { bio: "é".repeat(16_380) } }] }),
+    });
+    expect(large.status).toBe(400);
+    expect(large.body.issues).toEqual([{ path: ["recipients", 0, "vars"], message: "are 32,770 bytes as JSON; at most 32,768 are allowed" }]);
+    await nothingWritten();
+  });
+
+  it("refuses variables that are no object, and keeps a __proto__ key as data that never becomes a prototype", async () => {
     const response = await h.request("POST", "/api/sendings", {
-      body: sendingJson({ recipients: [{ email: "ann@example.com", vars: { address: { city: "Oslo" }, tags: ["a"] } }] }),
+      body: sendingJson({ recipients: [{ email: "ann@example.com", vars: ["Ann"] }, { email: "bob@example.com", vars: "Bob" }] }),
     });
     expect(response.status).toBe(400);
-    expect(response.body.issues.map((issue: { path: unknown[] }) => issue.path)).toEqual([
-      ["recipients", 0, "vars", "address"],
-      ["recipients", 0, "vars", "tags"],
+    expect(response.body.issues).toEqual([
+      { path: ["recipients", 0, "vars"], message: "must be an object of variables" },
+      { path: ["recipients", 1, "vars"], message: "must be an object of variables" },
     ]);
     await nothingWritten();
+
+    const raw = JSON.stringify(sendingJson()).replace('"firstName":"Ann",', '"firstName":"Ann","__proto__":{"isAdmin":true},');
+    const created = await h.request("POST", "/api/sendings", { raw });
+    expect(created.status).toBe(201);
+    const stored = await h.db.prisma.recipient.findFirstOrThrow({ where: { sendingId: created.body.id, email: "ann@example.com" } });
+    expect(stored.vars).toContain('"__proto__":{"isAdmin":true}');
+    expect(Object.getPrototypeOf(JSON.parse(stored.vars))).toBe(Object.prototype);
   });
 
   it("refuses missing fields, a bad requester and unknown fields", async () => {

@@ -9,21 +9,73 @@ export const emailAddress = z
   .toLowerCase()
   .pipe(z.email({ message: "is not a valid e-mail address" }));
 
-const varValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  message: "must be a string, number, boolean or null (variables are one flat object)",
-});
+/** How large a recipient's variables may be: RECIPIENT_VARS_MAX_DEPTH and RECIPIENT_VARS_MAX_BYTES. */
+export interface RecipientVarsLimits {
+  /** Levels of objects and lists, the variables object itself the first. */
+  maxDepth: number;
+  /** Bytes of the variables as JSON text, as they are stored. */
+  maxBytes: number;
+}
 
-/** Personalization variables: one flat object, so that every template reads them the same way. */
-export const recipientVars = z.record(z.string(), varValue, { message: "must be an object of variables" });
+export const DEFAULT_RECIPIENT_VARS_LIMITS: RecipientVarsLimits = { maxDepth: 8, maxBytes: 32_768 };
 
-export const recipientInput = z.strictObject({
-  email: emailAddress,
-  vars: recipientVars.optional(),
-});
+/**
+ * Personalization variables: any JSON object (nested objects and lists too, read by `{{#each}}`,
+ * `{{#with}}` and paths like `{{picks.0.title}}`), within the limits. The object is kept as it was
+ * parsed, never copied key by key, so a `__proto__` key stays an own property (as JSON.parse makes it)
+ * and never becomes a prototype.
+ */
+export function recipientVars(limits: RecipientVarsLimits = DEFAULT_RECIPIENT_VARS_LIMITS) {
+  return z.custom<Record<string, unknown>>().superRefine((vars, ctx) => {
+    const problem = varsProblem(vars, limits);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
+}
 
-/** One line of an NDJSON append: `{ "email": "ann@example.com", "vars": { "firstName": "Ann" } }`. */
+type IssuePath = (string | number)[];
+
+/** The first thing wrong with a recipient's variables, at the path of the offending value. */
+function varsProblem(vars: unknown, limits: RecipientVarsLimits): { path: IssuePath; message: string } | undefined {
+  if (!isPlainObject(vars)) return { path: [], message: "must be an object of variables" };
+  // Depth first and within the limit only: a value nested thousands deep is refused before anything recurses through it.
+  const visit = (value: unknown, path: IssuePath, level: number): { path: IssuePath; message: string } | undefined => {
+    const isList = Array.isArray(value);
+    if (isList || isPlainObject(value)) {
+      if (level > limits.maxDepth) return { path, message: `nested deeper than ${limits.maxDepth} levels` };
+      const entries: [string | number, unknown][] = isList ? value.map((item, index) => [index, item]) : Object.entries(value);
+      for (const [key, item] of entries) {
+        const found = visit(item, [...path, key], level + 1);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
+    if (typeof value === "number" && Number.isFinite(value)) return undefined;
+    return { path, message: "must be a JSON value: a string, number, boolean, null, list or object" };
+  };
+  const found = visit(vars, [], 1);
+  if (found) return found;
+  const bytes = Buffer.byteLength(JSON.stringify(vars), "utf8");
+  if (bytes > limits.maxBytes) {
+    return { path: [], message: `are ${bytes.toLocaleString("en-US")} bytes as JSON; at most ${limits.maxBytes.toLocaleString("en-US")} are allowed` };
+  }
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** One recipient: `{ "email": "ann@example.com", "vars": { "firstName": "Ann", "picks": [{ "title": "Salt" }] } }`. */
+export function recipientInput(limits: RecipientVarsLimits = DEFAULT_RECIPIENT_VARS_LIMITS) {
+  return z.strictObject({ email: emailAddress, vars: recipientVars(limits).optional() });
+}
+
+/** One line of an NDJSON append: the same as a recipient of the Sending JSON. */
 export const recipientLine = recipientInput;
-export type RecipientInput = z.output<typeof recipientInput>;
+export type RecipientInput = z.output<ReturnType<typeof recipientInput>>;
 
 export const slackUserId = z
   .string({ message: "must be a Slack user ID" })
@@ -66,7 +118,7 @@ const contentFields = (now: () => Date) => ({
   launchAt: launchAt(now),
 });
 
-const uniqueRecipients = z.array(recipientInput).superRefine((recipients, ctx) => {
+const uniqueRecipients = (limits: RecipientVarsLimits) => z.array(recipientInput(limits)).superRefine((recipients, ctx) => {
   const firstIndex = new Map<string, number>();
   recipients.forEach((recipient, index) => {
     const first = firstIndex.get(recipient.email);
@@ -82,11 +134,11 @@ const uniqueRecipients = z.array(recipientInput).superRefine((recipients, ctx) =
 });
 
 /** The Sending JSON of the intake API (see DESIGN.md). `now` decides what "in the past" means. */
-export function sendingInputSchema(now: () => Date) {
+export function sendingInputSchema(now: () => Date, limits: RecipientVarsLimits = DEFAULT_RECIPIENT_VARS_LIMITS) {
   return z.strictObject({
     ...contentFields(now),
     requestedBy: slackUserId,
-    recipients: uniqueRecipients.default([]),
+    recipients: uniqueRecipients(limits).default([]),
   });
 }
 
@@ -134,7 +186,12 @@ export function issuesOf(error: z.ZodError): InputIssue[] {
 export function invalidInput(error: z.ZodError, what: string): AppError {
   const issues = issuesOf(error);
   const first = issues[0];
-  const summary = first ? `${first.path.join(".") || what}: ${first.message}` : "invalid";
+  const summary = first ? `${formatIssuePath(first.path) || what}: ${first.message}` : "invalid";
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
   return new AppError("VALIDATION", `The ${what} is invalid: ${summary}${more}.`, { issues });
+}
+
+/** `recipients[3].vars.picks[2].title`: a path as a reader of JSON writes it. */
+export function formatIssuePath(path: readonly (string | number)[]): string {
+  return path.map((key, index) => (typeof key === "number" ? `[${key}]` : `${index > 0 ? "." : ""}${key}`)).join("");
 }
