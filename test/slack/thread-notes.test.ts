@@ -52,18 +52,30 @@ describeEachDatabase("the sending's thread in Slack", (provider) => {
     await h.click("UAPPROVER1", card, ActionId.approve);
     await settle(h, async () => (await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status === "SCHEDULED");
     const res = await fetch(`${h.baseUrl}/api/sendings/${s.id}`, {
-      method: "PUT",
+      method: "PATCH",
       headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({ subject: "Hello again {{firstName}}", changedBy: "UREQUESTER" }),
     });
     expect(res.status).toBe(200);
     await settle(h, () => threadOf(h, card.ts).some((line) => line.includes("changed")));
     const note = threadOf(h, card.ts).find((line) => line.includes("changed"))!;
-    expect(note).toContain("<@UREQUESTER> changed the subject");
+    expect(note).toContain("<@UREQUESTER> changed the subject from “Hello {{firstName}}” to “Hello again {{firstName}}”.");
     expect(note).toContain("The approval given before no longer counts: it needs approving again.");
     expect(note).toContain("<@UAPPROVER1> <@UAPPROVER2> <!subteam^SAPPROVERS>");
     const shown = JSON.stringify(h.slack.workspace.message(APPROVALS_CHANNEL, card.ts)!.blocks);
     expect(shown).toContain(ActionId.approve);
+
+    // Without changedBy, the change is told with the name of the API token that made it.
+    const renamed = await fetch(`${h.baseUrl}/api/sendings/${s.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Spring newsletter, second try" }),
+    });
+    expect(renamed.status).toBe(200);
+    await settle(h, () => threadOf(h, card.ts).some((line) => line.includes("changed the name")));
+    expect(threadOf(h, card.ts).find((line) => line.includes("changed the name"))).toBe(
+      ":pencil2: API token _token-1_ changed the name from “Spring newsletter” to “Spring newsletter, second try”.",
+    );
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("PENDING_APPROVAL");
   });
 });
