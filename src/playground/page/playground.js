@@ -820,7 +820,13 @@ function renderOverflow(element, ctx) {
     closeMenus();
     menu.hidden = !opening;
     toggle.setAttribute("aria-expanded", String(opening));
-    if (opening) menu.querySelector("button")?.focus();
+    if (opening) {
+      // Like Slack, a menu near the bottom of the pane opens upwards rather than under the composer.
+      menu.classList.remove("bk-menu-up");
+      const pane = toggle.closest("#messages, .thread-scroll, .modal-body") ?? document.body;
+      if (menu.getBoundingClientRect().bottom > pane.getBoundingClientRect().bottom) menu.classList.add("bk-menu-up");
+      menu.querySelector("button")?.focus();
+    }
   });
   return h("div", { class: "bk-overflow" }, toggle, menu);
 }
