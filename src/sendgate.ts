@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
 import { createPostgresPool } from "./db/pools.js";
+import { createOutboxStore } from "./db/outbox.js";
 import { createRecipientBulk } from "./db/recipient-bulk.js";
 import { createPrismaSenderStore } from "./db/sender-store/prisma-sender-store.js";
 import { configureServer, createHttpHandler } from "./http/server.js";
@@ -14,7 +15,7 @@ import { createMailer, type Mailer } from "./mail/transport.js";
 import { createSendingAnalyzer } from "./sendings/support/current-analysis.js";
 import { remindApprovers } from "./sendings/remind-approvers.js";
 import { createSendingViews } from "./sendings/support/sending-view.js";
-import { createSenderEngine, type SenderEngine } from "./sender/engine.js";
+import { createSenderEngine, newEngineOwner, type SenderEngine } from "./sender/engine.js";
 import { startSenderLoop } from "./sender/scheduler.js";
 import { senderSettingsFrom } from "./sender/settings.js";
 import { systemClock, type Clock } from "./sendings/support/ports.js";
@@ -94,7 +95,11 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   const slack = await createSlackApp(config, log);
   const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
   const views = createSendingViews(db, config.approval.requiredApprovals);
+  // One name for this process: it claims delivery leases and outbox queues under it.
+  const owner = newEngineOwner();
   const notifier = createSlackNotifier({
+    outbox: createOutboxStore(db),
+    owner,
     analyzer,
     approvers: config.approval.approvers,
     client: slack.client,
@@ -144,7 +149,8 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   await slack.start();
 
   const store = createPrismaSenderStore(db, { pool: pools?.delivery });
-  const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config) });
+  const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config), owner });
+  notifier.start();
   const stopSenderLoop = options.runSenderLoop === false ? () => engine.stop() : startSenderLoop(engine, config.sender.cron, log);
 
   // Approval messages that could not be posted (Slack down at intake) are posted once Slack answers again.
@@ -191,7 +197,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
       await mailer.close();
       await store.close();
       await notifier.flush();
-      notifier.close();
+      await notifier.close();
       await recipients.close();
       await Promise.all([pools?.delivery.end(), pools?.uploads.end()]);
       if (!options.db) await db.close();

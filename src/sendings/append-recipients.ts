@@ -8,6 +8,7 @@ import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/r
 import { formatIssuePath, issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
 import { SENDING_ID } from "./support/sending-id.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface AppendInput {
   sendingId: string;
@@ -86,6 +87,12 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
           action: "recipients appended",
           reason: current.status === "SCHEDULED" ? "recipients changed" : null,
           details: { changed: ["recipients"], received, appended: counts.appended },
+        });
+        await recordOutboxMessage(tx, sendingId, {
+          kind: "content-changed",
+          by: actor,
+          changed: ["recipients"],
+          approvalsWithdrawn: change.approvalsWithdrawn,
         });
         return { ...counts, ...change, recipientCount: updated.recipientCount };
       },

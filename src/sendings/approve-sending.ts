@@ -7,6 +7,7 @@ import { errorChecks, type SendingAnalyzer } from "./support/current-analysis.js
 import type { ApprovalPolicy } from "./support/ports.js";
 import { applyTransition, recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface ApproveInput {
   sendingId: string;
@@ -74,7 +75,9 @@ export async function approveSending(
     const audit = { actor: input.userId, action: "approved", details: { approvals, required: policy.requiredApprovals } };
     if (scheduled) await applyTransition(tx, input.sendingId, "approve", audit);
     else await recordAudit(tx, input.sendingId, audit);
-    return { approvals, required: policy.requiredApprovals, scheduled };
+    const result = { approvals, required: policy.requiredApprovals, scheduled };
+    await recordOutboxMessage(tx, input.sendingId, { kind: "approved", by: input.userId, ...result });
+    return result;
   });
   if (!result) {
     const now = await db.prisma.sending.findUniqueOrThrow({ where: { id: input.sendingId } });

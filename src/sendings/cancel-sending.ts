@@ -5,6 +5,7 @@ import type { ControlDeps } from "./support/deps.js";
 import { requireReason } from "./reject-sending.js";
 import { applyTransition } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export type PreparedChoice = "drop" | "deliver";
 
@@ -65,6 +66,7 @@ export async function cancelSending(deps: ControlDeps, input: CancelInput): Prom
       // With prepared messages still to deliver, the engine sets finishedAt once they are out.
       { cancelPrepared: input.prepared, finishedAt: finished ? deps.clock.now() : null },
     );
+    await recordOutboxMessage(tx, sendingId, { kind: "cancelled", by: input.actor, reason, prepared, preparedCount });
     return { cancelledRecipients, preparedCount, prepared };
   });
 

@@ -10,6 +10,7 @@ import { newSendingId } from "./support/sending-id.js";
 import { analysisAfterCommit, type AnalysisSummary } from "./support/sending-representation.js";
 import { recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface CreatedSending {
   id: string;
@@ -78,6 +79,7 @@ export async function createSending(deps: IntakeDeps & { analyzer: SendingAnalyz
           action: "created",
           details: { recipients: rows.length, launchAt: sending.launchAt.toISOString(), via: apiActor(input.tokenName) },
         });
+        await recordOutboxMessage(tx, id, { kind: "created" });
       },
     },
     clock.now(),

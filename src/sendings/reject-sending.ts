@@ -3,6 +3,7 @@ import { assertApprover } from "./support/authority.js";
 import type { ControlDeps } from "./support/deps.js";
 import { applyTransition } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export const REASON_MAX_LENGTH = 2000;
 
@@ -29,6 +30,7 @@ export async function rejectSending(
     await tx.decision.create({
       data: { sendingId: input.sendingId, kind: "REJECTION", userId: input.userId, reason, contentHash: sending.contentHash },
     });
+    await recordOutboxMessage(tx, input.sendingId, { kind: "rejected", by: input.userId, reason });
   });
   deps.log.info({ sendingId: input.sendingId, userId: input.userId }, "sending rejected");
   await notifyAfterCommit(deps, input.sendingId, { kind: "rejected", by: input.userId, reason });

@@ -1,6 +1,7 @@
 import type { UseCaseDeps } from "./support/deps.js";
 import { recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface Reminder {
   sendingId: string;
@@ -41,6 +42,7 @@ export async function remindApprovers(deps: UseCaseDeps, options: { before: numb
         action: "reminded",
         details: { launchAt: sending.launchAt.toISOString(), beforeMinutes: options.before },
       });
+      await recordOutboxMessage(tx, sending.id, { kind: "reminder", launchAt: sending.launchAt });
       return true;
     });
     if (!claimed) continue;

@@ -4,6 +4,7 @@ import { assertMayControl } from "./support/authority.js";
 import type { ControlDeps } from "./support/deps.js";
 import { recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
+import { recordOutboxMessage } from "../db/outbox.js";
 
 /** "Edit launch date": allowed while pending or scheduled, never into the past. */
 export async function rescheduleSending(
@@ -33,6 +34,7 @@ export async function rescheduleSending(
       action: "rescheduled",
       details: { from: sending.launchAt.toISOString(), to: input.launchAt.toISOString() },
     });
+    await recordOutboxMessage(tx, input.sendingId, { kind: "rescheduled", by: input.userId, from: sending.launchAt, to: input.launchAt });
     return sending.launchAt;
   });
   deps.log.info({ sendingId: input.sendingId, launchAt: input.launchAt }, "sending rescheduled");

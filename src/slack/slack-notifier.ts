@@ -1,12 +1,13 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
-import { systemClock, type Clock, type DeliveryProgress, type SendingEvent, type SendingNotifier } from "../sendings/support/ports.js";
+import { systemClock, type Clock, type DeliveryProgress, type OutboxStore, type SendingEvent, type SendingNotifier } from "../sendings/support/ports.js";
 import type { SendingViews } from "../sendings/support/sending-view.js";
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
 import { escapeMrkdwn, mention, safeMrkdwn, slackDate } from "./format.js";
 import { createOutageReporter, isSlackUnreachable } from "./outage-reporter.js";
+import { createOutboxDispatcher } from "../sendings/support/outbox-dispatcher.js";
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 
 export interface SlackNotifierOptions {
@@ -21,14 +22,20 @@ export interface SlackNotifierOptions {
   progressIntervalMs?: number;
   /** sendgate's clock: durations are measured on the same clock the engine stamps progress with. */
   clock?: Clock;
+  /** Every change is told from the outbox it was written to with the change; see createOutboxDispatcher. */
+  outbox: OutboxStore;
+  /** This process, as the claim on a sending's outbox records it. */
+  owner: string;
 }
 
 export interface SlackNotifier extends SendingNotifier {
   /** Posts approval messages that could not be posted when their sending arrived. */
   postMissing(): Promise<void>;
+  /** Starts delivering the outbox on a timer too (retries, messages another replica wrote). */
+  start(): void;
   /** Waits until every queued Slack update has been attempted (shutdown, tests). */
   flush(): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -51,25 +58,42 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
 
   const outage = createOutageReporter(log);
 
-  /** One sending's Slack updates run in order; different sendings do not wait for each other. */
-  function enqueue(sendingId: string, work: () => Promise<void>): Promise<void> {
+  /** One sending's Slack calls run one after another (outbox deliveries and progress alike); different sendings do not wait. */
+  function serialize<T>(sendingId: string, work: () => Promise<T>): Promise<T> {
     const previous = queues.get(sendingId) ?? Promise.resolve();
-    const next = previous
-      .then(work)
-      .then(
-        () => outage.succeeded(),
-        (error) => {
-          // Slack down is one warning a minute; Slack refusing what sendgate sent is a bug worth a stack.
-          if (isSlackUnreachable(error)) outage.failed(error);
-          else log.error({ err: error, sendingId }, "updating Slack failed");
-        },
-      );
-    queues.set(sendingId, next);
-    void next.finally(() => {
-      if (queues.get(sendingId) === next) queues.delete(sendingId);
+    const result = previous.then(work);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(sendingId, settled);
+    void settled.finally(() => {
+      if (queues.get(sendingId) === settled) queues.delete(sendingId);
     });
-    return next;
+    return result;
   }
+
+  /** Progress and missing cards: best effort, the next update carries the latest state anyway. */
+  function enqueue(sendingId: string, work: () => Promise<void>): Promise<void> {
+    return serialize(sendingId, work).then(
+      () => outage.succeeded(),
+      (error) => {
+        // Slack down is one warning a minute; Slack refusing what sendgate sent is a bug worth a stack.
+        if (isSlackUnreachable(error)) outage.failed(error);
+        else log.error({ err: error, sendingId }, "updating Slack failed");
+      },
+    );
+  }
+
+  const dispatcher = createOutboxDispatcher({
+    store: options.outbox,
+    owner: options.owner,
+    clock,
+    log,
+    outage,
+    isTransient: isSlackUnreachable,
+    deliver: (sendingId, event, { updateCard }) => serialize(sendingId, () => handle(sendingId, event, updateCard)),
+  });
 
   async function upsertApprovalMessage(sendingId: string, progress?: DeliveryProgress) {
     const view = await views.load(sendingId);
@@ -87,12 +111,17 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
 
   const approverMentions = options.approvers.map((id) => (id.startsWith("S") ? `<!subteam^${id}>` : `<@${id}>`)).join(" ");
 
-  async function handle(sendingId: string, event: SendingEvent) {
+  /** Tells one change: the card (unless a later change in the same batch will), its thread line, a DM. */
+  async function handle(sendingId: string, event: SendingEvent, updateCard = true) {
     if (event.kind === "created" || event.kind === "content-changed") {
       // The approval message shows the analysis summary: make it for the new content first.
       await options.analyzer.current(sendingId).catch((error) => log.error({ err: error, sendingId }, "analysis failed"));
     }
-    const { view, channel, ts } = await upsertApprovalMessage(sendingId);
+    const current = updateCard ? undefined : await views.load(sendingId);
+    const { view, channel, ts } =
+      current?.slackChannel && current.slackTs
+        ? { view: current, channel: current.slackChannel, ts: current.slackTs }
+        : await upsertApprovalMessage(sendingId);
     let line = describeEvent(event);
     if (event.kind === "reminder") {
       line = `:bell: ${approverMentions} *${escapeMrkdwn(view.name)}* launches ${slackDate(event.launchAt)} and still waits for approval.`;
@@ -107,7 +136,9 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
         unfurl_links: false,
       });
     }
-    if (["started", "paused", "resumed", "auto-paused", "late-launch", "completed", "cancelled"].includes(event.kind)) {
+    // The delivery report: once delivery began (a sending cancelled before its launch has nothing to report).
+    const delivering = ["started", "paused", "resumed", "auto-paused", "late-launch", "completed"].includes(event.kind);
+    if (delivering || (event.kind === "cancelled" && (view.startedAt || view.progressTs))) {
       await upsertProgressMessage(sendingId, "progress" in event ? event.progress : pendingProgress.get(sendingId));
     }
     if (event.kind === "completed") {
@@ -141,8 +172,10 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   }
 
   return {
-    sendingChanged(sendingId, event) {
-      return enqueue(sendingId, () => handle(sendingId, event));
+    async sendingChanged(sendingId, event, changeOptions) {
+      // The use cases wrote the event with their change; the engine's own events are written here.
+      if (!changeOptions?.recorded) await options.outbox.record(sendingId, event);
+      await dispatcher.wake();
     },
 
     deliveryProgress(sendingId, progress) {
@@ -155,7 +188,12 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
       progressTimers.set(sendingId, timer);
     },
 
+    start() {
+      dispatcher.start();
+    },
+
     async postMissing() {
+      await dispatcher.wake();
       for (const sendingId of await views.unposted()) {
         await enqueue(sendingId, async () => {
           await upsertApprovalMessage(sendingId);
@@ -164,10 +202,12 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     },
 
     async flush() {
+      await dispatcher.wake();
       while (queues.size > 0) await Promise.all([...queues.values()]);
     },
 
-    close() {
+    async close() {
+      await dispatcher.stop();
       for (const timer of progressTimers.values()) clearTimeout(timer);
       progressTimers.clear();
     },

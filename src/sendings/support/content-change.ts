@@ -6,6 +6,7 @@ import { applyTransition, recordAudit, type AuditEntry } from "../../db/transiti
 import type { UseCaseDeps } from "./deps.js";
 import { notifyAfterCommit } from "./notify-after-commit.js";
 import type { FieldChange } from "./ports.js";
+import { recordOutboxMessage } from "../../db/outbox.js";
 
 /** Who appended recipients through the API when the request names no Slack user (the append is not told the token's name). */
 export const API_ACTOR = "api";
@@ -155,15 +156,19 @@ export async function commitContentChange(
     }
     const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId }, select: { status: true } });
     const audit = { actor: who.actor, action: "content changed", details: { changed, changes, via: who.via } };
+    let result: { status: SendingStatus; approvalsWithdrawn: number };
     if (hash === sending.contentHash) {
       await recordAudit(tx, sendingId, audit);
-      return { status: current.status, approvalsWithdrawn: 0 };
+      result = { status: current.status, approvalsWithdrawn: 0 };
+    } else {
+      result = await recordContentChange(
+        tx,
+        { id: sendingId, status: current.status, contentHash: sending.contentHash },
+        { ...audit, reason: current.status === "SCHEDULED" ? "content changed" : null },
+      );
     }
-    return recordContentChange(
-      tx,
-      { id: sendingId, status: current.status, contentHash: sending.contentHash },
-      { ...audit, reason: current.status === "SCHEDULED" ? "content changed" : null },
-    );
+    await recordOutboxMessage(tx, sendingId, { kind: "content-changed", by: who.actor, changed, changes, approvalsWithdrawn: result.approvalsWithdrawn });
+    return result;
   });
 
   const result: ContentChangeResult = { sendingId, changed, changes, contentHash: hash, ...outcome };

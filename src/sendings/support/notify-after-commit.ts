@@ -2,11 +2,12 @@ import type { UseCaseDeps } from "./deps.js";
 import type { SendingEvent } from "./ports.js";
 
 /**
- * Tells the outside world (Slack, the log) about a change that has committed. A failure there is
- * logged and never undoes or blocks what was decided: the notifier posts what is missing later.
+ * Wakes the telling of a change that has committed. The use case wrote the event to the outbox in
+ * its transaction (recordOutboxMessage), so nothing here can lose it: a failure is logged, and the
+ * outbox is delivered again until Slack takes it. It never undoes or blocks what was decided.
  */
 export async function notifyAfterCommit(deps: Pick<UseCaseDeps, "notifier" | "log">, sendingId: string, event: SendingEvent): Promise<void> {
   await deps.notifier
-    .sendingChanged(sendingId, event)
+    .sendingChanged(sendingId, event, { recorded: true })
     .catch((error) => deps.log.error({ err: error, sendingId, event: event.kind }, "telling Slack about a change failed"));
 }

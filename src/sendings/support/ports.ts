@@ -32,7 +32,11 @@ export interface FieldChange {
  * The Slack adapter implements it; a failure there never undoes or blocks what was decided.
  */
 export interface SendingNotifier {
-  sendingChanged(sendingId: string, event: SendingEvent): Promise<void>;
+  /**
+   * A change happened. `recorded`: the event is already in the outbox, written with the change (use
+   * cases); otherwise the adapter records it first (the engine's own events).
+   */
+  sendingChanged(sendingId: string, event: SendingEvent, options?: { recorded?: boolean }): Promise<void>;
   /** Called often while delivering; the adapter coalesces and must never block or slow the caller. */
   deliveryProgress(sendingId: string, progress: DeliveryProgress): void;
 }
@@ -69,4 +73,26 @@ export interface ApproverDirectory {
 export interface ApprovalPolicy {
   requiredApprovals: number;
   allowSelfApproval: boolean;
+}
+
+export interface PendingOutboxMessage {
+  id: number;
+  event: SendingEvent;
+  attempts: number;
+  nextAttemptAt: Date | null;
+}
+
+/** The outbox as its dispatcher sees it (the database adapter implements it). */
+export interface OutboxStore {
+  /** Records an event outside a use case's transaction (the engine's events). */
+  record(sendingId: string, event: SendingEvent): Promise<void>;
+  /** Sendings with a message due, each claimed for `owner` until `until`. */
+  claim(input: { owner: string; now: Date; until: Date; limit: number }): Promise<string[]>;
+  /** A claimed sending's undelivered messages, oldest first. */
+  pending(sendingId: string, limit: number): Promise<PendingOutboxMessage[]>;
+  delivered(id: number, at: Date): Promise<void>;
+  /** A failed attempt: tried again at `retryAt`, or given up when it is null. */
+  failed(id: number, error: string, retryAt: Date | null, now: Date): Promise<void>;
+  release(sendingId: string, owner: string): Promise<void>;
+  undelivered(): Promise<number>;
 }
