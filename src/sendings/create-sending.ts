@@ -31,7 +31,7 @@ export interface CreateInput {
 /** Takes in a sending handed over through the API: it waits for approval from here on. */
 export async function createSending(deps: IntakeDeps & { analyzer: SendingAnalyzer }, input: CreateInput): Promise<CreatedSending> {
   const { clock, log } = deps;
-  const parsed = sendingInputSchema(() => clock.now()).safeParse(input.sending);
+  const parsed = sendingInputSchema(() => clock.now(), deps.recipientVarsLimits).safeParse(input.sending);
   if (!parsed.success) throw invalidInput(parsed.error, "sending");
   const sending = parsed.data;
 

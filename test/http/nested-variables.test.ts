@@ -35,6 +35,14 @@ describeEachDatabase("intake: nested recipient variables", (provider) => {
     expect(JSON.parse(stored.vars)).toEqual(vars);
   });
 
+  it("the JSON intake keeps the configured limits too", async () => {
+    const deep = await h.request("POST", "/api/sendings", {
+      body: sendingJson({ recipients: [{ email: "deep@example.com", vars: { a: { b: { c: { d: "too deep for 3" } } } } }] }),
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body.message).toMatch(/recipients\[0\]\.vars\.a\.b(\.c)?: nested deeper than 3 levels/);
+  });
+
   it("refuses lines beyond the configured depth and size, naming the line and the value, and appends nothing", async () => {
     const sending = await createSending();
     const before = await h.db.prisma.recipient.count({ where: { sendingId: sending.id } });
