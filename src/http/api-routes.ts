@@ -57,12 +57,13 @@ export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: Sending
       method: "POST",
       pattern: "/api/sendings/:id/recipients",
       auth: true,
-      async handle({ req, url, params }) {
+      async handle({ req, url, params, tokenName }) {
         requireContentType(req, NDJSON_TYPES);
         const result = await appendRecipients(deps, {
           sendingId: params.id ?? "",
           lines: readLines(req, ndjsonLimit),
           actor: url.searchParams.get("changedBy") ?? undefined,
+          tokenName,
         });
         metrics.countAppendedRecipients(result.appended);
         return { status: 200, body: result };

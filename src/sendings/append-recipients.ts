@@ -2,7 +2,7 @@ import { BULK_BATCH_SIZE, type RecipientRow, type RecipientSink } from "../db/re
 import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
-import { API_ACTOR, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
+import { API_ACTOR, apiActor, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
 import type { IntakeDeps } from "./support/deps.js";
 import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/recipient-batch.js";
 import { formatIssuePath, issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
@@ -16,6 +16,8 @@ export interface AppendInput {
   lines: AsyncIterable<string>;
   /** The Slack user behind the upload, when known. */
   actor?: string;
+  /** The API token the lines came with: the change is theirs (`api:<name>`) unless `actor` names a Slack user. */
+  tokenName?: string;
 }
 
 export interface AppendResult {
@@ -46,7 +48,7 @@ const REPORTED_INVALID_LINES = 20;
 export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Promise<AppendResult> {
   const { db, clock, log } = deps;
   const { sendingId } = input;
-  const actor = input.actor ?? API_ACTOR;
+  const actor = input.actor ?? (input.tokenName ? apiActor(input.tokenName) : API_ACTOR);
   if (input.actor !== undefined && !slackUserId.safeParse(input.actor).success) {
     throw new AppError("VALIDATION", "changedBy must be a Slack user ID such as U0123ABCD.", {
       issues: [{ path: ["changedBy"], message: "must be a Slack user ID such as U0123ABCD" }],

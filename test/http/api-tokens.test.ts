@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBearerCheck } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
 import { describeEachDatabase } from "../support/databases.js";
-import { sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
+import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 
 const requestWith = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as IncomingMessage;
 
@@ -53,5 +53,17 @@ describeEachDatabase("intake: changes made through the API are told by the token
       ["api:token-3", "content changed", "api:token-3"],
     ]);
     expect(h.notifier.events.map(({ event }) => event.kind === "content-changed" && event.by)).toEqual(["api:ops", "api:token-3"]);
+  });
+
+  it("recipients appended with a token are that token's change too", async () => {
+    const created = await h.request("POST", "/api/sendings", { body: sendingJson(), token: CRM });
+    const appended = await h.request("POST", `/api/sendings/${created.body.id}/recipients`, {
+      raw: ndjson([{ email: "late@example.com" }]),
+      contentType: "application/x-ndjson",
+      token: OPS,
+    });
+    expect(appended.status).toBe(200);
+    const audit = await auditOf(created.body.id);
+    expect(audit.at(-1)).toMatchObject({ actor: "api:ops", action: "recipients appended" });
   });
 });
