@@ -67,7 +67,7 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
     expect(read.body.recipients.QUEUED).toBe(5);
     expect(read.body.contentHash).not.toBe(sending.contentHash);
     expect(h.notifier.events).toEqual([
-      { sendingId: sending.id, event: { kind: "content-changed", by: "api", changed: ["recipients"], approvalsWithdrawn: 0 } },
+      { sendingId: sending.id, event: { kind: "content-changed", by: "api:token-1", changed: ["recipients"], approvalsWithdrawn: 0 } },
     ]);
     const audit = await h.db.prisma.auditEvent.findFirstOrThrow({ where: { sendingId: sending.id }, orderBy: { id: "desc" } });
     expect(audit.action).toBe("recipients appended");
