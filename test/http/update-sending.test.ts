@@ -84,7 +84,7 @@ describeEachDatabase("intake: change a sending's content (PATCH) or replace it (
     expect(response.body).toMatchObject({ appended: 1, status: "PENDING_APPROVAL", approvalsWithdrawn: 2 });
     const last = (await auditOf(sending.id)).at(-1)!;
     expect(last).toMatchObject({ action: "recipients appended", fromStatus: "SCHEDULED", toStatus: "PENDING_APPROVAL" });
-    expect(h.notifier.events[0]?.event).toEqual({ kind: "content-changed", by: "api", changed: ["recipients"], approvalsWithdrawn: 2 });
+    expect(h.notifier.events[0]?.event).toEqual({ kind: "content-changed", by: "api:token-1", changed: ["recipients"], approvalsWithdrawn: 2 });
   });
 
   it("tells what changed: short fields with what they were and became, bodies only by name", async () => {
