@@ -15,7 +15,34 @@ const list = z
   .optional()
   .transform((value) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean));
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A number read from the environment, refused in sendgate's words ("must be a whole number above 0, not \"ten\""). */
+const number = (fallback: number, rule: { integer?: boolean; min?: number; max?: number; above?: number; words: string }) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return fallback;
+      const value = Number(raw.trim());
+      const fits =
+        raw.trim() !== "" &&
+        Number.isFinite(value) &&
+        (!rule.integer || Number.isInteger(value)) &&
+        (rule.min === undefined || value >= rule.min) &&
+        (rule.max === undefined || value <= rule.max) &&
+        (rule.above === undefined || value > rule.above);
+      if (!fits) {
+        ctx.addIssue({ code: "custom", message: `must be ${rule.words}, not ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const positiveInt = (fallback: number) => number(fallback, { integer: true, min: 1, words: "a whole number above 0" });
+
+/** The values .env.example ships with for Slack: a copy left unedited must not start. */
+const PLACEHOLDER = /replace-with|change-me|^[CU]0{10}$/i;
+const isNotPlaceholder = (value: string) => !PLACEHOLDER.test(value);
+const placeholder = (what: string) => `is the placeholder from .env.example; put in ${what} (README: "Slack set-up")`;
 
 /** A bearer token and the name the audit shows for what its holder does (`api:<name>`). */
 export interface NamedToken {
@@ -87,18 +114,30 @@ const databaseUrl = z
 const schema = z
   .object({
     DATABASE_URL: databaseUrl,
-    SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with "xoxb-"').optional(),
-    SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+    SLACK_BOT_TOKEN: z
+      .string()
+      .regex(/^xoxb-/, 'must be a bot token starting with "xoxb-"')
+      .refine(isNotPlaceholder, placeholder("the app's Bot User OAuth Token"))
+      .optional(),
+    SLACK_SIGNING_SECRET: z.string().min(1).refine(isNotPlaceholder, placeholder("the app's Signing Secret")).optional(),
     SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with "xapp-"').optional(),
     SLACK_API_URL: z.url().default("https://slack.com/api/"),
     SLACK_APPROVALS_CHANNEL: z
       .string()
       .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID such as C0123ABCD (not a #name)")
+      .refine(isNotPlaceholder, placeholder("the ID of your approvals channel"))
       .optional(),
-    APPROVERS: list.pipe(z.array(z.string().regex(USER_OR_GROUP, "each entry must be a user ID (U…/W…) or a user group ID (S…)"))),
+    APPROVERS: list.pipe(
+      z.array(
+        z
+          .string()
+          .regex(USER_OR_GROUP, "each entry must be a user ID (U…/W…) or a user group ID (S…)")
+          .refine(isNotPlaceholder, placeholder("the Slack user IDs (U…) or user group IDs (S…) of your approvers")),
+      ),
+    ),
     REQUIRED_APPROVALS: positiveInt(1),
     ALLOW_SELF_APPROVAL: bool(false),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: number(3000, { integer: true, min: 0, max: 65535, words: "a port number from 0 to 65535" }),
     PUBLIC_URL: z.url().optional(),
     PREVIEW_LINK_SECRET: z
       .string()
@@ -116,7 +155,7 @@ const schema = z
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587')
       .optional(),
     OUTBOX_DIR: z.string().default("./data/outbox"),
-    SEND_RATE: z.coerce.number().positive().default(50),
+    SEND_RATE: number(50, { above: 0, words: "a number of messages a second above 0" }),
     SEND_CONCURRENCY: positiveInt(4),
     SENDER_CRON: z.string().default("*/5 * * * * *"),
     SENDER_LEASE_SECONDS: positiveInt(60),
@@ -125,7 +164,7 @@ const schema = z
     SEND_RETRY_SECONDS: positiveInt(60),
     LATE_LAUNCH_LIMIT_MINUTES: positiveInt(30),
     ERROR_BUDGET_CONSECUTIVE: positiveInt(20),
-    ERROR_BUDGET_RATIO: z.coerce.number().gt(0).max(1, "must be a fraction between 0 and 1, e.g. 0.2").default(0.2),
+    ERROR_BUDGET_RATIO: number(0.2, { above: 0, max: 1, words: "a fraction between 0 and 1, e.g. 0.2" }),
     ERROR_BUDGET_WINDOW: positiveInt(200),
     UNSUBSCRIBE_URL: z
       .string()
@@ -136,40 +175,47 @@ const schema = z
     MIGRATE_ON_START: bool(true),
     SHUTDOWN_TIMEOUT_SECONDS: positiveInt(20),
     NODE_ENV: z.string().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (isPlayground(env)) {
-      if (env.NODE_ENV === "production") {
-        ctx.addIssue({
-          code: "custom",
-          path: ["SLACK_BOT_TOKEN"],
-          message:
-            "and every other Slack setting are missing, and NODE_ENV=production refuses the local playground: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), SLACK_APPROVALS_CHANNEL and APPROVERS",
-        });
-      }
-      return;
-    }
-    // Some Slack settings but not all: a deployment missing a secret must fail, never fall back to the playground.
-    if (!env.SLACK_BOT_TOKEN) {
-      ctx.addIssue({ code: "custom", path: ["SLACK_BOT_TOKEN"], message: "is required: the bot token (xoxb-…) from the Slack app's OAuth & Permissions page" });
-    }
-    if (!env.SLACK_APPROVALS_CHANNEL) {
-      ctx.addIssue({ code: "custom", path: ["SLACK_APPROVALS_CHANNEL"], message: "is required: the ID (C…) of the channel where sendings are posted for approval" });
-    }
-    if (env.APPROVERS.length === 0) {
-      ctx.addIssue({ code: "custom", path: ["APPROVERS"], message: "must name at least one approver (user IDs U… or user group IDs S…, comma-separated)" });
-    }
-    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["SLACK_SIGNING_SECRET"],
-        message:
-          "is required in HTTP mode (Basic Information → Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode",
-      });
-    }
   });
 
 export type Env = z.input<typeof schema>;
+
+/**
+ * The checks between settings, on the raw environment: they run whatever else is wrong, so that
+ * every problem is reported in one round.
+ */
+function settingsProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const approvers = (env.APPROVERS ?? "").split(",").filter((entry) => entry.trim());
+  if (SLACK_SETTINGS.every((name) => !env[name])) {
+    if (env.NODE_ENV === "production") {
+      problems.push(
+        "SLACK_BOT_TOKEN and every other Slack setting are missing, and NODE_ENV=production refuses the local playground: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), SLACK_APPROVALS_CHANNEL and APPROVERS",
+      );
+    }
+    return problems;
+  }
+  // Some Slack settings but not all: a deployment missing a secret must fail, never fall back to the playground.
+  if (!env.SLACK_BOT_TOKEN) problems.push("SLACK_BOT_TOKEN is required: the bot token (xoxb-…) from the Slack app's OAuth & Permissions page");
+  if (!env.SLACK_APPROVALS_CHANNEL) problems.push("SLACK_APPROVALS_CHANNEL is required: the ID (C…) of the channel where sendings are posted for approval");
+  if (approvers.length === 0) problems.push("APPROVERS must name at least one approver (user IDs U… or user group IDs S…, comma-separated)");
+  if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    problems.push("SLACK_SIGNING_SECRET is required in HTTP mode (Basic Information → Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode");
+  }
+  return problems;
+}
+
+/** Settings that start but will not work as meant: logged as warnings at start. */
+function settingsWarnings(e: z.output<typeof schema>): string[] {
+  const warnings: string[] = [];
+  const users = e.APPROVERS.filter((id) => !id.startsWith("S"));
+  const groups = e.APPROVERS.length - users.length;
+  if (!isPlayground(e) && groups === 0 && e.REQUIRED_APPROVALS > users.length) {
+    warnings.push(
+      `REQUIRED_APPROVALS is ${e.REQUIRED_APPROVALS} but APPROVERS lists ${users.length} ${users.length === 1 ? "person" : "people"} and no user group: no sending can ever be approved`,
+    );
+  }
+  return warnings;
+}
 
 const SLACK_SETTINGS = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APPROVALS_CHANNEL", "APPROVERS"] as const;
 
@@ -227,6 +273,8 @@ export interface Config {
   logLevel: string;
   /** JSON lines for collectors, or readable lines; unset: readable when stdout is a terminal. */
   logFormat?: "json" | "pretty";
+  /** Settings that start but will not work as meant, said once at start. */
+  warnings: string[];
   /** Apply pending migrations before serving; off where an init container runs them. */
   migrateOnStart: boolean;
   /** How long a SIGTERM waits for the message in hand and the leases before the process exits anyway. */
@@ -244,11 +292,11 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`),
-    );
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
+    ...settingsProblems(cleaned),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const playground = isPlayground(e);
   return {
@@ -307,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reminders: { beforeMinutes: e.REMIND_BEFORE_MINUTES },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    warnings: settingsWarnings(e),
     migrateOnStart: e.MIGRATE_ON_START,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   };

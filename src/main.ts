@@ -25,6 +25,8 @@ const log = pino(
   pretty ? pinoPretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname,service", translateTime: "SYS:HH:MM:ss" }) : undefined,
 );
 
+for (const warning of config.warnings) log.warn(warning);
+
 // The configuration is checked before anything is migrated or created.
 if (config.migrateOnStart) {
   try {

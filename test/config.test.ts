@@ -124,6 +124,43 @@ describe("loadConfig", () => {
   });
 });
 
+describe("an honest start", () => {
+  it("refuses the placeholders of .env.example, naming each one", () => {
+    const example = {
+      SLACK_BOT_TOKEN: "xoxb-replace-with-your-bot-token",
+      SLACK_SIGNING_SECRET: "replace-with-your-signing-secret",
+      SLACK_APPROVALS_CHANNEL: "C0000000000",
+      APPROVERS: "U0000000000",
+      API_TOKENS: "crm:change-me-to-a-long-random-token",
+    };
+    const problems = problemsOf(example);
+    for (const name of Object.keys(example)) expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
+    expect(problems.filter((p) => p.includes("placeholder"))).toHaveLength(5);
+  });
+
+  it("says every problem in one round, in its own words, the settings between them included", () => {
+    const problems = problemsOf({ SLACK_BOT_TOKEN: "xoxb-1-2-3", PORT: "eighty", SEND_RATE: "-1", SENDER_LEASE_SECONDS: "1.5" });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT must be a port number from 0 to 65535, not "eighty"',
+        'SEND_RATE must be a number of messages a second above 0, not "-1"',
+        'SENDER_LEASE_SECONDS must be a whole number above 0, not "1.5"',
+        expect.stringMatching(/^SLACK_APPROVALS_CHANNEL is required/),
+        expect.stringMatching(/^APPROVERS must name at least one approver/),
+      ]),
+    );
+    expect(problems.join("\n")).not.toMatch(/expected|received|NaN/i);
+  });
+
+  it("warns when the quorum can never be reached by the approvers listed", () => {
+    expect(loadConfig({ ...valid, APPROVERS: "U0AAA", REQUIRED_APPROVALS: "2" }).warnings).toEqual([
+      "REQUIRED_APPROVALS is 2 but APPROVERS lists 1 person and no user group: no sending can ever be approved",
+    ]);
+    // A user group may have any number of members: no warning.
+    expect(loadConfig({ ...valid, REQUIRED_APPROVALS: "5" }).warnings).toEqual([]);
+  });
+});
+
 describe("limits of a recipient's variables", () => {
   it("default to 8 levels and 32768 bytes, and take other values, sizes in units too", () => {
     expect(loadConfig(valid).recipientVars).toEqual({ maxDepth: 8, maxBytes: 32_768 });

@@ -46,6 +46,9 @@ const SECRET_VALUES: Record<string, string> = {
   SMTP_URL: "smtp://user:pw@smtp.internal:587",
 };
 
+/** The workspace's own values, which the Deployment ships as placeholders to replace (start-up refuses those). */
+const WORKSPACE_VALUES: Record<string, string> = { SLACK_APPROVALS_CHANNEL: "C0APPROVALS", APPROVERS: "U0ANN,S0REVIEWERS" };
+
 /** The keys of the zod object in src/config.ts: every environment variable sendgate reads. */
 function configSchemaKeys(): Set<string> {
   const file = ts.createSourceFile("config.ts", readFileSync("src/config.ts", "utf8"), ts.ScriptTarget.Latest, true);
@@ -173,8 +176,12 @@ describe("the Deployment", () => {
     }
   });
 
-  it("is a valid production configuration once the Secret is filled in", () => {
-    const env = { ...plainEnv(server), ...Object.fromEntries(Object.keys(secretEnv(server)).map((name) => [name, SECRET_VALUES[name]])) };
+  it("is a valid production configuration once the Secret and the workspace's values are filled in", () => {
+    const env = {
+      ...plainEnv(server),
+      ...WORKSPACE_VALUES,
+      ...Object.fromEntries(Object.keys(secretEnv(server)).map((name) => [name, SECRET_VALUES[name]])),
+    };
     const config = loadConfig(env);
     expect(config.playground).toBe(false);
     expect(env.NODE_ENV).toBe("production");
@@ -209,6 +216,9 @@ describe("the Deployment", () => {
     }
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as ConfigError).problems.join("\n")).toMatch(/API_TOKENS.*placeholder/);
+    // The workspace's values left as shipped are refused in the same round, each by name.
+    expect((refused as ConfigError).problems.join("\n")).toMatch(/SLACK_APPROVALS_CHANNEL is the placeholder/);
+    expect((refused as ConfigError).problems.join("\n")).toMatch(/APPROVERS\S* is the placeholder/);
   });
 
   it("mounts an emptyDir at /tmp and over every path sendgate writes, since the root is read-only", () => {
@@ -218,7 +228,7 @@ describe("the Deployment", () => {
       container.volumeMounts.some(
         (m: Doc) => emptyDirs.has(m.name) && !m.readOnly && (path === m.mountPath || path.startsWith(`${m.mountPath}/`)),
       );
-    const outbox = posix.resolve(workdir, loadConfig({ ...plainEnv(server), ...SECRET_VALUES }).mail.outboxDir);
+    const outbox = posix.resolve(workdir, loadConfig({ ...plainEnv(server), ...WORKSPACE_VALUES, ...SECRET_VALUES }).mail.outboxDir);
     expect(mountedAt(server, "/tmp")).toBe(true);
     expect(mountedAt(server, outbox), `nothing writable mounted at the outbox ${outbox}`).toBe(true);
     expect(mountedAt(migrator, "/tmp")).toBe(true);
@@ -305,7 +315,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("publishes the port sendgate listens on, and sets only variables the config knows", () => {
-    const config = loadConfig({ ...env, ...SECRET_VALUES, DATABASE_URL: env.DATABASE_URL, NODE_ENV: "production", SLACK_APPROVALS_CHANNEL: "C0000000000", APPROVERS: "U0000000000" });
+    const config = loadConfig({ ...env, ...SECRET_VALUES, DATABASE_URL: env.DATABASE_URL, NODE_ENV: "production", ...WORKSPACE_VALUES });
     const containerPorts = sendgate.ports.map((p: string) => Number(String(p).split(":").at(-1)));
     expect(containerPorts).toEqual([config.http.port]);
     expect(config.http.port).toBe(defaults.http.port);
