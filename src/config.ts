@@ -1,4 +1,5 @@
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { PLAYGROUND } from "./playground/personas.js";
 
@@ -170,6 +171,10 @@ const schema = z
       .string()
       .regex(/^(https?:\/\/|mailto:)/, "must be an https://, http:// or mailto: URL; {email}, {sendingId} and {recipientId} are filled in")
       .optional(),
+    DKIM_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, "must be a domain name such as acme.test").optional(),
+    DKIM_SELECTOR: z.string().regex(/^[a-z0-9._-]+$/i, "must be a DNS label such as mail2026").optional(),
+    DKIM_PRIVATE_KEY: z.string().optional(),
+    DKIM_PRIVATE_KEY_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     LOG_FORMAT: z.enum(["json", "pretty"], { message: 'must be "json" or "pretty"' }).optional(),
     MIGRATE_ON_START: bool(true),
@@ -224,6 +229,44 @@ function isPlayground(env: { SLACK_BOT_TOKEN?: string; SLACK_APP_TOKEN?: string;
   return SLACK_SETTINGS.every((name) => (name === "APPROVERS" ? env.APPROVERS.length === 0 : env[name] === undefined));
 }
 
+/** Every message is signed with this key (nodemailer's DKIM); the public key is published at <selector>._domainkey.<domain>. */
+export interface DkimSettings {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+/** DKIM is all or nothing: a domain, a selector and a private key that parses. */
+function dkimOf(env: Record<string, string | undefined>): { dkim?: DkimSettings; problems: string[] } {
+  const { DKIM_DOMAIN: domain, DKIM_SELECTOR: selector, DKIM_PRIVATE_KEY: inline, DKIM_PRIVATE_KEY_FILE: file } = env;
+  if (!domain && !selector && !inline && !file) return { problems: [] };
+  const problems: string[] = [];
+  if (!domain) problems.push("DKIM_DOMAIN is required with the other DKIM settings: the domain the signature is made for");
+  if (!selector) problems.push("DKIM_SELECTOR is required with the other DKIM settings: the selector its public key is published under");
+  if (inline && file) problems.push("DKIM_PRIVATE_KEY and DKIM_PRIVATE_KEY_FILE are both set: give the key one way");
+  let privateKey = inline?.replace(/\\n/g, "\n");
+  if (!inline && file) {
+    try {
+      privateKey = readFileSync(file, "utf8");
+    } catch (error) {
+      problems.push(`DKIM_PRIVATE_KEY_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}): ${file}`);
+    }
+  }
+  if (!inline && !file) problems.push("DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) is required with the other DKIM settings: the PEM private key");
+  if (privateKey) {
+    try {
+      const key = createPrivateKey(privateKey);
+      if (key.asymmetricKeyType !== "rsa" && key.asymmetricKeyType !== "ed25519") {
+        problems.push(`${inline ? "DKIM_PRIVATE_KEY" : "DKIM_PRIVATE_KEY_FILE"} is a ${key.asymmetricKeyType} key; DKIM signs with RSA or Ed25519`);
+      }
+    } catch {
+      problems.push(`${inline ? "DKIM_PRIVATE_KEY" : "DKIM_PRIVATE_KEY_FILE"} is not a PEM private key (-----BEGIN PRIVATE KEY----- …)`);
+    }
+  }
+  if (problems.length > 0 || !domain || !selector || !privateKey) return { problems };
+  return { dkim: { domainName: domain.toLowerCase(), keySelector: selector, privateKey }, problems: [] };
+}
+
 export interface Config {
   databaseUrl: string;
   /**
@@ -248,7 +291,7 @@ export interface Config {
     /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
     ndjsonLimit: number;
   };
-  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string };
+  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string; dkim?: DkimSettings };
   /** How large one recipient's variables may be: levels of nesting (the object itself the first), bytes of JSON. */
   recipientVars: { maxDepth: number; maxBytes: number };
   sender: {
@@ -295,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
     ...settingsProblems(cleaned),
+    ...dkimOf(cleaned).problems,
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -340,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rate: e.SEND_RATE,
       concurrency: e.SEND_CONCURRENCY,
       unsubscribeUrl: e.UNSUBSCRIBE_URL,
+      dkim: dkimOf(cleaned).dkim,
     },
     recipientVars: { maxDepth: e.RECIPIENT_VARS_MAX_DEPTH, maxBytes: e.RECIPIENT_VARS_MAX_BYTES },
     sender: {

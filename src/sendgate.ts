@@ -93,7 +93,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     db.provider === "postgresql" ? { delivery: createPostgresPool(db.url, 6), uploads: createPostgresPool(db.url, 4) } : undefined;
   const recipients = createRecipientBulk(db, { pool: pools?.uploads });
   const slack = await createSlackApp(config, log);
-  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl });
+  const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl, dkimDomain: config.mail.dkim?.domainName });
   const views = createSendingViews(db, config.approval.requiredApprovals);
   // One name for this process: it claims delivery leases and outbox queues under it.
   const owner = newEngineOwner();

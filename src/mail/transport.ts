@@ -114,14 +114,14 @@ export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
  */
 export function createMailer(mail: Config["mail"], log: Logger): Mailer {
   if (mail.smtpUrl) return createSmtpMailer(mail.smtpUrl, mail, log);
-  return createOutboxMailer(mail.outboxDir, log);
+  return createOutboxMailer(mail.outboxDir, log, mail.dkim);
 }
 
 function createSmtpMailer(smtpUrl: string, mail: Config["mail"], log: Logger): Mailer {
-  const transport = nodemailer.createTransport({ url: smtpUrl, ...poolOptions(mail) });
+  const transport = nodemailer.createTransport({ url: smtpUrl, ...poolOptions(mail), ...(mail.dkim ? { dkim: mail.dkim } : {}) });
   const url = new URL(smtpUrl);
   const target = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ""}`;
-  log.info({ target, connections: mail.concurrency, rate: mail.rate }, "mail goes out over SMTP");
+  log.info({ target, connections: mail.concurrency, rate: mail.rate, dkim: mail.dkim ? `${mail.dkim.keySelector}._domainkey.${mail.dkim.domainName}` : "off" }, "mail goes out over SMTP");
   return {
     target,
     async send(message) {
@@ -143,10 +143,11 @@ function createSmtpMailer(smtpUrl: string, mail: Config["mail"], log: Logger): M
 }
 
 /** Writes each message as `<outbox>/<message-id>.eml`; a re-send after a crash overwrites the same file. */
-export function createOutboxMailer(outboxDir: string, log: Logger): Mailer {
+export function createOutboxMailer(outboxDir: string, log: Logger, dkim?: Config["mail"]["dkim"]): Mailer {
   const directory = resolve(outboxDir);
   mkdirSync(directory, { recursive: true });
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows" });
+  // Signed like the real thing, so that what the outbox shows is what a server would receive.
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows", ...(dkim ? { dkim } : {}) });
   log.warn({ outbox: directory }, "SMTP_URL is not set: mail is written as .eml files to the outbox, nothing is sent");
   return {
     target: directory,

@@ -17,11 +17,11 @@ const LOOKUP_SIZE = 500;
 export async function analyzeSending(
   db: Database,
   sendingId: string,
-  settings: { unsubscribeUrl?: string } = {},
+  settings: { unsubscribeUrl?: string; dkimDomain?: string } = {},
 ): Promise<Analysis> {
   const sending = await db.prisma.sending.findUnique({
     where: { id: sendingId },
-    select: { subject: true, html: true, text: true },
+    select: { subject: true, html: true, text: true, fromEmail: true },
   });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
 
@@ -54,5 +54,5 @@ export async function analyzeSending(
     for (const row of found) twins.add(row.email);
   }
 
-  return analyzeContent({ content: sending, recipients: collector.finish(twins), unsubscribeUrl: settings.unsubscribeUrl });
+  return analyzeContent({ content: { subject: sending.subject, html: sending.html, text: sending.text }, recipients: collector.finish(twins), unsubscribeUrl: settings.unsubscribeUrl, dkimDomain: settings.dkimDomain, fromEmail: sending.fromEmail });
 }

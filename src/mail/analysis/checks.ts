@@ -57,6 +57,7 @@ export function analyzeSending(input: AnalysisInput): Analysis {
   checkLinks(content.html, add);
   checkImageAlt(content.html, add);
   checkSubject(content.subject, sample, add);
+  if (input.dkimDomain && input.fromEmail) checkDkimAlignment(input.fromEmail, input.dkimDomain, add);
 
   add(
     "text-part",
@@ -260,3 +261,23 @@ const formatCount = (n: number) => n.toLocaleString("en-US");
 const formatKb = (bytes: number) => `${(bytes / 1024).toLocaleString("en-US", { maximumFractionDigits: 1 })} KB`;
 const shorten = (text: string, max: number) => ([...text].length > max ? `${[...text].slice(0, max - 1).join("")}…` : text);
 const cut = (text: string) => shorten(text, EVIDENCE_LIMIT);
+
+/**
+ * DMARC passes on DKIM only when the signing domain aligns with the From domain (the same domain,
+ * or one is a subdomain of the other under relaxed alignment): otherwise the signature proves nothing
+ * to the receiver about the From address.
+ */
+function checkDkimAlignment(fromEmail: string, dkimDomain: string, add: (id: CheckId, title: string, severity: Severity, evidence: string) => void) {
+  const fromDomain = fromEmail.slice(fromEmail.lastIndexOf("@") + 1).toLowerCase();
+  const aligned = fromDomain === dkimDomain || fromDomain.endsWith(`.${dkimDomain}`);
+  const title = "DKIM signature matches the From domain";
+  if (aligned) add("dkim-alignment", title, "pass", `Signed for ${dkimDomain}, which covers ${fromDomain}.`);
+  else {
+    add(
+      "dkim-alignment",
+      title,
+      "warning",
+      `From is ${fromDomain}, but messages are signed for ${dkimDomain} (DKIM_DOMAIN): receivers checking DMARC will not count the signature. Send from ${dkimDomain} or a subdomain, or sign for ${fromDomain}.`,
+    );
+  }
+}

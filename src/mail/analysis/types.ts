@@ -18,7 +18,8 @@ export type CheckId =
   | "subject-empty"
   | "subject-length"
   | "subject-caps"
-  | "text-part";
+  | "text-part"
+  | "dkim-alignment";
 
 export interface Check {
   id: CheckId;
@@ -73,6 +74,9 @@ export interface AnalysisInput {
   recipients: RecipientStats;
   /** The configured UNSUBSCRIBE_URL: a List-Unsubscribe header for every recipient without one of their own. */
   unsubscribeUrl?: string;
+  /** DKIM_DOMAIN when messages are signed: the From domain (of fromEmail) should be it or a subdomain of it. */
+  dkimDomain?: string;
+  fromEmail?: string;
 }
 
 /** Gmail cuts a message whose HTML is larger than this and shows "[Message clipped]". */

@@ -9,7 +9,7 @@ export interface SendingAnalyzer {
   current(sendingId: string): Promise<Analysis>;
 }
 
-export function createSendingAnalyzer(db: Database, settings: { unsubscribeUrl?: string }): SendingAnalyzer {
+export function createSendingAnalyzer(db: Database, settings: { unsubscribeUrl?: string; dkimDomain?: string }): SendingAnalyzer {
   return {
     async current(sendingId) {
       const sending = await db.prisma.sending.findUnique({

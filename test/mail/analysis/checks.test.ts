@@ -28,7 +28,13 @@ function analyze(content: Partial<TemplateSources>, recipients: Recipient[] = PE
   const sources = { ...CLEAN, ...content };
   const collector = createRecipientStatsCollector(templateVariables(sources));
   for (const r of recipients) collector.add({ email: r.email, vars: r.vars ?? {} });
-  const analysis = analyzeSending({ content: sources, recipients: collector.finish(new Set(options.twins ?? [])), unsubscribeUrl: options.unsubscribeUrl });
+  const analysis = analyzeSending({
+    content: sources,
+    recipients: collector.finish(new Set(options.twins ?? [])),
+    unsubscribeUrl: options.unsubscribeUrl,
+    dkimDomain: options.dkimDomain,
+    fromEmail: options.fromEmail,
+  });
   const check = (id: CheckId) => {
     const found = analysis.checks.find((c) => c.id === id);
     if (!found) throw new Error(`no ${id} check in ${analysis.checks.map((c) => c.id).join(", ")}`);
@@ -261,5 +267,16 @@ describe("analyzeSending", () => {
       evidence: "No text part was given: one will be derived from the HTML for every recipient.",
     });
     expect(analyze({ text: "Hi {{firstName}}" }).check("text-part").evidence).toBe("A text part is given.");
+  });
+});
+
+describe("DKIM alignment", () => {
+  it("passes when From is the DKIM domain or a subdomain, warns otherwise, and is no check without DKIM", () => {
+    expect(analyze({}, PEOPLE, { dkimDomain: "acme.test", fromEmail: "news@acme.test" }).check("dkim-alignment").severity).toBe("pass");
+    expect(analyze({}, PEOPLE, { dkimDomain: "acme.test", fromEmail: "news@mail.acme.test" }).check("dkim-alignment").severity).toBe("pass");
+    const other = analyze({}, PEOPLE, { dkimDomain: "acme.test", fromEmail: "news@acme-mail.test" }).check("dkim-alignment");
+    expect(other.severity).toBe("warning");
+    expect(other.evidence).toContain("From is acme-mail.test, but messages are signed for acme.test (DKIM_DOMAIN)");
+    expect(analyze({}, PEOPLE, { fromEmail: "news@acme-mail.test" }).analysis.checks.map((c) => c.id)).not.toContain("dkim-alignment");
   });
 });

@@ -9,6 +9,8 @@ export interface ReceivedMail {
   text: string;
   /** Header name (lower case) → raw value, as it came over the wire. */
   headers: Map<string, string>;
+  /** The message exactly as received (DATA), for signature checks. */
+  raw: Buffer;
 }
 
 export interface SinkBehaviour {
@@ -47,8 +49,14 @@ export async function startSmtpSink(behaviour: SinkBehaviour = {}): Promise<Smtp
       callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
     },
     onData(stream, session, callback) {
-      simpleParser(stream)
-        .then(async (parsed) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      new Promise<Buffer>((resolve, reject) => {
+        stream.once("end", () => resolve(Buffer.concat(chunks)));
+        stream.once("error", reject);
+      })
+        .then(async (raw) => ({ raw, parsed: await simpleParser(raw) }))
+        .then(async ({ raw, parsed }) => {
           const headers = new Map(parsed.headerLines.map((h) => [h.key, h.line.slice(h.line.indexOf(":") + 1).trim()]));
           const mail: ReceivedMail = {
             to: (session.envelope.rcptTo[0]?.address ?? "").toLowerCase(),
@@ -57,6 +65,7 @@ export async function startSmtpSink(behaviour: SinkBehaviour = {}): Promise<Smtp
             html: typeof parsed.html === "string" ? parsed.html : "",
             text: parsed.text ?? "",
             headers,
+            raw,
           };
           received.push(mail);
           await sink.behaviour.received?.(mail, received.length);
