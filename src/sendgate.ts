@@ -11,7 +11,9 @@ import { createPrismaSenderStore } from "./db/sender-store/prisma-sender-store.j
 import { configureServer, createHttpHandler } from "./http/server.js";
 import { previewLinkKey, previewLinkUrl } from "./http/preview-links.js";
 import { previewRoutes } from "./http/preview-routes.js";
-import { createMailer, type Mailer } from "./mail/transport.js";
+import { createMailer, measuredMailer, type Mailer } from "./mail/transport.js";
+import { createMetrics } from "./metrics.js";
+import { countPreparedMessages, countSendingsByStatus } from "./sendings/count-sendings.js";
 import { createSendingAnalyzer } from "./sendings/support/current-analysis.js";
 import { remindApprovers } from "./sendings/remind-approvers.js";
 import { createSendingViews } from "./sendings/support/sending-view.js";
@@ -92,7 +94,11 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   const pools =
     db.provider === "postgresql" ? { delivery: createPostgresPool(db.url, 6), uploads: createPostgresPool(db.url, 4) } : undefined;
   const recipients = createRecipientBulk(db, { pool: pools?.uploads });
-  const slack = await createSlackApp(config, log);
+  const metrics = createMetrics({
+    sendingsByStatus: () => countSendingsByStatus({ db }),
+    preparedMessages: () => countPreparedMessages({ db }),
+  });
+  const slack = await createSlackApp(config, log, metrics);
   const analyzer = createSendingAnalyzer(db, { unsubscribeUrl: config.mail.unsubscribeUrl, dkimDomain: config.mail.dkim?.domainName });
   const views = createSendingViews(db, config.approval.requiredApprovals);
   // One name for this process: it claims delivery leases and outbox queues under it.
@@ -109,7 +115,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     progressIntervalMs: options.progressIntervalMs,
     clock,
   });
-  const mailer = createMailer(config.mail, log);
+  const mailer = measuredMailer(createMailer(config.mail, log), (outcome, seconds) => metrics.observeSend(outcome, seconds));
   const previewKey = previewLinkKey(config);
   const previewTtlMs = config.preview.linkTtlMinutes * 60_000;
   // The playground's page and its previews are on this machine: links open sendgate itself.
@@ -135,6 +141,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   registerListeners(slack.app, deps);
 
   listeners.serve = createHttpHandler({
+    metrics,
     ...deps,
     recipients,
     recipientVarsLimits: config.recipientVars,

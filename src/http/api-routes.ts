@@ -7,7 +7,7 @@ import { getSending } from "../sendings/get-sending.js";
 import { replaceSending } from "../sendings/replace-sending.js";
 import { updateSending } from "../sendings/update-sending.js";
 import { readJsonBody, readLines, requireContentType } from "./body.js";
-import type { Metrics } from "./metrics.js";
+import type { Metrics } from "../metrics.js";
 import type { Route } from "./router.js";
 
 const JSON_TYPES = ["application/json"];

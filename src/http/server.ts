@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
-import { countSendingsByStatus } from "../sendings/count-sendings.js";
+import { countPreparedMessages, countSendingsByStatus } from "../sendings/count-sendings.js";
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../sendings/support/deps.js";
 import { apiRoutes } from "./api-routes.js";
 import { createBearerCheck } from "./auth.js";
 import { HttpError, toErrorResponse } from "./errors.js";
-import { createMetrics, type Metrics } from "./metrics.js";
+import { createMetrics, type Metrics } from "../metrics.js";
 import { matchRoute, type Reply, type Route } from "./router.js";
 
 export interface HttpDeps extends IntakeDeps {
@@ -17,6 +17,8 @@ export interface HttpDeps extends IntakeDeps {
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Routes of other surfaces served on the same port (signed HTML previews). */
   extraRoutes?: Route[];
+  /** The process's metrics, shared with the engine and Slack; a server of its own counts only HTTP. */
+  metrics?: Metrics;
 }
 
 /** A large upload may take minutes on a slow link; Node's default would cut it at 5. */
@@ -37,7 +39,7 @@ export function configureServer(server: Server): Server {
 
 /** Every route of the one server, as a request listener. */
 export function createHttpHandler(deps: HttpDeps): RequestListener {
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics({ sendingsByStatus: () => countSendingsByStatus(deps), preparedMessages: () => countPreparedMessages(deps) });
   const routes: Route[] = [
     ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
     ...apiRoutes(deps, metrics),
@@ -51,7 +53,12 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = matchRoute(routes, method, url.pathname);
     const route = typeof match === "object" ? match.route.pattern : "unmatched";
-    res.on("finish", () => metrics.countRequest(method, route, res.statusCode));
+    const started = performance.now();
+    res.on("finish", () => {
+      metrics.countRequest(method, route, res.statusCode);
+      // Bolt answers Slack's request when the listener acks: the response is the acknowledgement.
+      if (route === "/slack/events") metrics.observeAck("http", (performance.now() - started) / 1000);
+    });
 
     if (typeof match === "object" && "raw" in match.route) return match.route.raw(req, res);
     void (async () => {
@@ -121,11 +128,7 @@ function healthRoutes(deps: HttpDeps, metrics: Metrics): Route[] {
       method: "GET",
       pattern: "/metrics",
       auth: false,
-      handle: async () => ({
-        status: 200,
-        body: metrics.render(await countSendingsByStatus(deps)),
-        contentType: "text/plain; version=0.0.4; charset=utf-8",
-      }),
+      handle: async () => ({ status: 200, body: await metrics.render(), contentType: metrics.contentType }),
     },
   ];
 }

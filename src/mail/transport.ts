@@ -170,3 +170,17 @@ export function createOutboxMailer(outboxDir: string, log: Logger, dkim?: Config
     async close() {},
   };
 }
+
+/** The same mailer, telling `observe` how each handoff went and how long it took (the metrics). */
+export function measuredMailer(mailer: Mailer, observe: (outcome: "sent" | "failed" | "retried", seconds: number) => void): Mailer {
+  return {
+    target: mailer.target,
+    async send(message) {
+      const started = performance.now();
+      const outcome = await mailer.send(message);
+      observe(outcome.accepted ? "sent" : outcome.temporary ? "retried" : "failed", (performance.now() - started) / 1000);
+      return outcome;
+    },
+    close: () => mailer.close(),
+  };
+}

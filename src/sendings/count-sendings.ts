@@ -8,3 +8,8 @@ export async function countSendingsByStatus(deps: Pick<UseCaseDeps, "db">): Prom
   for (const group of groups) counts[group.status] = group._count._all;
   return counts;
 }
+
+/** Messages rendered and waiting for the mail server, across every sending (the metrics' queue depth). */
+export async function countPreparedMessages(deps: Pick<UseCaseDeps, "db">): Promise<number> {
+  return deps.db.prisma.recipient.count({ where: { status: "PREPARED" } });
+}

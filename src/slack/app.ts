@@ -2,6 +2,7 @@ import { App, HTTPReceiver, LogLevel, webApi, type Logger as BoltLogger } from "
 import type { RequestListener } from "node:http";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import type { Metrics } from "../metrics.js";
 import type { SlackDeps } from "./deps.js";
 import { registerActions } from "./listeners/actions/index.js";
 import { registerCommands } from "./listeners/commands/index.js";
@@ -50,12 +51,34 @@ async function identifyBot(config: Config, clientOptions: webApi.WebClientOption
   }
 }
 
+/** Every Web API call of every client Bolt makes, counted by method and by what Slack answered. */
+function observedFetch(metrics: Pick<Metrics, "countSlackCall">): typeof fetch {
+  return async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const method = new URL(url).pathname.split("/").filter(Boolean).at(-1) ?? "unknown";
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch (error) {
+      metrics.countSlackCall(method, "unreachable");
+      throw error;
+    }
+    if (response.status !== 200) metrics.countSlackCall(method, `http_${response.status}`);
+    else {
+      const body = (await response.clone().json().catch(() => ({}))) as { ok?: boolean; error?: string };
+      metrics.countSlackCall(method, body.ok ? "ok" : (body.error ?? "not_ok"));
+    }
+    return response;
+  };
+}
+
 /** Bolt in Socket Mode when an app token is configured, otherwise HTTP on sendgate's own port. */
-export async function createSlackApp(config: Config, log: Logger): Promise<SlackApp> {
+export async function createSlackApp(config: Config, log: Logger, metrics?: Metrics): Promise<SlackApp> {
   const logger = boltLogger(log);
   const clientOptions: webApi.WebClientOptions = {
     slackApiUrl: config.slack.apiUrl,
     logger,
+    ...(metrics ? { fetch: observedFetch(metrics) } : {}),
     // A Slack outage must not hold sendgate's work hostage: a few quick retries, then the caller logs it.
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
   };
