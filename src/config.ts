@@ -45,7 +45,7 @@ const PLACEHOLDER = /replace-with|change-me|^[CU]0{10}$/i;
 const isNotPlaceholder = (value: string) => !PLACEHOLDER.test(value);
 const placeholder = (what: string) => `is the placeholder from .env.example; put in ${what} (README: "Slack set-up")`;
 
-/** A bearer token and the name the audit shows for what its holder does (`api:<name>`). */
+/** A bearer token and the name the audit shows for what its holder does (`api:<name>`, `operator:<name>`). */
 export interface NamedToken {
   name: string;
   token: string;
@@ -56,18 +56,23 @@ const TOKEN_MIN_LENGTH = 16;
 /** The values .env.example ships with: a copy left unedited must not open the API. */
 const PLACEHOLDER_TOKEN = /change-me|replace-with/i;
 
+/** Each entry `name:token`, or a bare token named by its position (`token-1`, `token-2`…). */
+function tokenEntries(entries: string[]): NamedToken[] {
+  return entries.map((entry, index) => {
+    const colon = entry.indexOf(":");
+    return colon === -1
+      ? { name: `token-${index + 1}`, token: entry }
+      : { name: entry.slice(0, colon).trim(), token: entry.slice(colon + 1).trim() };
+  });
+}
+
 /**
  * Comma-separated bearer tokens, each `name:token`, or a bare token named by its position
  * (`token-1`, `token-2`…). Messages name the entry and its name, never the token itself.
  */
 const namedTokens = list.transform((entries, ctx): NamedToken[] => {
   const problem = (message: string) => ctx.addIssue({ code: "custom", message });
-  const tokens = entries.map((entry, index) => {
-    const colon = entry.indexOf(":");
-    return colon === -1
-      ? { name: `token-${index + 1}`, token: entry }
-      : { name: entry.slice(0, colon).trim(), token: entry.slice(colon + 1).trim() };
-  });
+  const tokens = tokenEntries(entries);
   const firstByName = new Map<string, number>();
   const firstByToken = new Map<string, number>();
   tokens.forEach(({ name, token }, index) => {
@@ -147,6 +152,7 @@ const schema = z
     PREVIEW_LINK_TTL_MINUTES: positiveInt(60),
     REMIND_BEFORE_MINUTES: positiveInt(120),
     API_TOKENS: namedTokens,
+    OPERATOR_TOKENS: namedTokens,
     API_BODY_LIMIT: byteSize("5mb"),
     API_NDJSON_LIMIT: byteSize("1gb"),
     RECIPIENT_VARS_MAX_DEPTH: positiveInt(8),
@@ -207,6 +213,22 @@ function settingsProblems(env: Record<string, string | undefined>): string[] {
     problems.push("SLACK_SIGNING_SECRET is required in HTTP mode (Basic Information → Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode");
   }
   return problems;
+}
+
+/**
+ * An operator token (pause, resume, cancel) must not also be an intake token: otherwise every system
+ * that hands sendings in could also stop deliveries, and one token would go by two names.
+ */
+function sharedTokenProblems(env: Record<string, string | undefined>): string[] {
+  const entriesOf = (value: string | undefined) => tokenEntries((value ?? "").split(",").map((item) => item.trim()).filter(Boolean));
+  const intake = entriesOf(env.API_TOKENS);
+  return entriesOf(env.OPERATOR_TOKENS).flatMap(({ name, token }, index) => {
+    const same = intake.findIndex((entry) => entry.token === token);
+    if (same === -1) return [];
+    return [
+      `OPERATOR_TOKENS entry ${index + 1} (${name}) has the same token as API_TOKENS entry ${same + 1} (${intake[same]!.name}); give operators tokens of their own, which no intake client holds`,
+    ];
+  });
 }
 
 /** Settings that start but will not work as meant: logged as warnings at start. */
@@ -287,6 +309,11 @@ export interface Config {
     publicUrl?: string;
     /** Bearer tokens of the intake API, by name: the audit shows changes made with one as `api:<name>`. */
     apiTokens: NamedToken[];
+    /**
+     * Bearer tokens of the operator API (pause, resume, cancel, list), by name: the audit shows what
+     * one does as `operator:<name>`. Empty: those routes are disabled.
+     */
+    operatorTokens: NamedToken[];
     bodyLimit: number;
     /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
     ndjsonLimit: number;
@@ -339,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
     ...settingsProblems(cleaned),
     ...dkimOf(cleaned).problems,
+    ...sharedTokenProblems(cleaned),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -374,6 +402,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         playground && e.API_TOKENS.length === 0
           ? [{ name: "playground", token: `playground-${randomBytes(16).toString("hex")}` }]
           : e.API_TOKENS,
+      operatorTokens: e.OPERATOR_TOKENS,
       bodyLimit: e.API_BODY_LIMIT,
       ndjsonLimit: e.API_NDJSON_LIMIT,
     },

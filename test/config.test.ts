@@ -85,6 +85,49 @@ describe("loadConfig", () => {
     });
   });
 
+  describe("OPERATOR_TOKENS", () => {
+    const operatorTokensOf = (value?: string) => loadConfig({ ...valid, OPERATOR_TOKENS: value }).http.operatorTokens;
+
+    it("is empty unless set, and reads entries as API_TOKENS does", () => {
+      expect(operatorTokensOf()).toEqual([]);
+      expect(operatorTokensOf("oncall:fedcba9876543210fedc, fedcba9876543210-bare")).toEqual([
+        { name: "oncall", token: "fedcba9876543210fedc" },
+        { name: "token-2", token: "fedcba9876543210-bare" },
+      ]);
+    });
+
+    it.each([
+      ["a short token", "oncall:short", /^OPERATOR_TOKENS entry 1 \(oncall\): each token must be at least 16 characters$/],
+      ["a name used twice", "oncall:fedcba9876543210fedc,oncall:fedcba9876543210abcd", /^OPERATOR_TOKENS names oncall twice \(entries 1 and 2\)/],
+      ["the placeholder of the manifests' example Secret", "oncall:replace-with-a-random-token", /^OPERATOR_TOKENS entry 1 \(oncall\): the token is a placeholder/],
+    ])("refuses %s with the checks of API_TOKENS", (_, value, message) => {
+      expect(problemsOf({ ...valid, OPERATOR_TOKENS: value })).toEqual([expect.stringMatching(message)]);
+    });
+
+    it("refuses a token that is in both lists, naming both entries and never the token", () => {
+      const problems = problemsOf({
+        ...valid,
+        API_TOKENS: "crm:0123456789abcdef0123,cli:fedcba9876543210fedc",
+        OPERATOR_TOKENS: "oncall:aaaaaaaaaaaaaaaaaaaa,fedcba9876543210fedc",
+      });
+      expect(problems).toEqual([
+        "OPERATOR_TOKENS entry 2 (token-2) has the same token as API_TOKENS entry 2 (cli); give operators tokens of their own, which no intake client holds",
+      ]);
+      // The same name in both lists is two tokens, told apart in the audit as api:crm and operator:crm.
+      expect(loadConfig({ ...valid, API_TOKENS: "crm:0123456789abcdef0123", OPERATOR_TOKENS: "crm:fedcba9876543210fedc" }).http.operatorTokens).toEqual([
+        { name: "crm", token: "fedcba9876543210fedc" },
+      ]);
+    });
+
+    it("is reported in the same round as other problems", () => {
+      const problems = problemsOf({ ...valid, PORT: "eighty", OPERATOR_TOKENS: "0123456789abcdef0123" });
+      expect(problems).toEqual([
+        'PORT must be a port number from 0 to 65535, not "eighty"',
+        expect.stringMatching(/^OPERATOR_TOKENS entry 1 \(token-1\) has the same token as API_TOKENS entry 1 \(token-1\)/),
+      ]);
+    });
+  });
+
   it("needs a signing secret in HTTP mode, not in Socket Mode", () => {
     const { SLACK_SIGNING_SECRET: _, ...env } = valid;
     expect(problemsOf(env).join()).toMatch(/SLACK_SIGNING_SECRET is required in HTTP mode/);
