@@ -72,6 +72,11 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
           : await match.route.handle(context);
         send(req, res, reply);
       } catch (error) {
+        // A client that hung up mid-request (an upload cancelled) is no fault of sendgate's: said at info.
+        if (req.destroyed && !req.complete) {
+          deps.log.info({ method, route, code: (error as { code?: string }).code }, "the client went away before the request was read");
+          return;
+        }
         const { status, body } = toErrorResponse(error, deps.log);
         send(req, res, { status, body });
       }

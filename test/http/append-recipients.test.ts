@@ -1,3 +1,4 @@
+import pino from "pino";
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -9,8 +10,10 @@ const NDJSON = "application/x-ndjson";
 describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
   let h: HttpHarness;
   let before: Record<string, number>;
+  const logLines: { level: number; msg: string }[] = [];
+  const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) });
   beforeAll(async () => {
-    h = await startHttpHarness(provider);
+    h = await startHttpHarness(provider, { log });
   });
   afterAll(() => h?.close());
   beforeEach(() => {
@@ -200,8 +203,9 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
     await nothingWritten();
   });
 
-  it("writes nothing when the client stops halfway through an upload", async () => {
+  it("writes nothing when the client stops halfway through an upload, and says so at info, not as an error", async () => {
     const sending = await createSending();
+    logLines.length = 0;
     const url = new URL(`${h.baseUrl}/api/sendings/${sending.id}/recipients`);
     const req = request(url, {
       method: "POST",
@@ -226,5 +230,8 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
     for (let i = 0; i < 100 && (await uploadInProgress()); i++) await sleep(50);
     expect(await uploadInProgress()).toBe(false);
     await nothingWritten();
+    for (let i = 0; i < 40 && !logLines.some((l) => l.msg.includes("client went away")); i++) await sleep(25);
+    expect(logLines.filter((l) => l.msg.includes("client went away")).map((l) => l.level)).toEqual([30]);
+    expect(logLines.filter((l) => l.level >= 50)).toEqual([]);
   });
 });
