@@ -13,14 +13,17 @@ import type { Route } from "./router.js";
 const JSON_TYPES = ["application/json"];
 const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "application/json-lines"];
 
-/** The intake API: parse the request, call one use case, answer. The rules live in the use cases. */
+/**
+ * The intake API, for the systems that hand sendings in (API_TOKENS): parse the request, call one
+ * use case, answer. The rules live in the use cases.
+ */
 export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: SendingAnalyzer }, metrics: Metrics): Route[] {
   const { bodyLimit, ndjsonLimit } = deps.config.http;
   return [
     {
       method: "POST",
       pattern: "/api/sendings",
-      auth: true,
+      auth: "intake",
       async handle({ req, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const created = await createSending(deps, { sending: await readJsonBody(req, bodyLimit), tokenName });
@@ -30,13 +33,13 @@ export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: Sending
     {
       method: "GET",
       pattern: "/api/sendings/:id",
-      auth: true,
+      auth: "intake",
       handle: async ({ params }) => ({ status: 200, body: await getSending(deps, params.id ?? "") }),
     },
     {
       method: "PATCH",
       pattern: "/api/sendings/:id",
-      auth: true,
+      auth: "intake",
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const updated = await updateSending(deps, { sendingId: params.id ?? "", change: await readJsonBody(req, bodyLimit), tokenName });
@@ -46,7 +49,7 @@ export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: Sending
     {
       method: "PUT",
       pattern: "/api/sendings/:id",
-      auth: true,
+      auth: "intake",
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const replaced = await replaceSending(deps, { sendingId: params.id ?? "", representation: await readJsonBody(req, bodyLimit), tokenName });
@@ -56,7 +59,7 @@ export function apiRoutes(deps: IntakeDeps & { config: Config; analyzer: Sending
     {
       method: "POST",
       pattern: "/api/sendings/:id/recipients",
-      auth: true,
+      auth: "intake",
       async handle({ req, url, params, tokenName }) {
         requireContentType(req, NDJSON_TYPES);
         const result = await appendRecipients(deps, {

@@ -27,8 +27,9 @@ export function requireContentType(req: IncomingMessage, accepted: readonly stri
 /**
  * Reads a JSON body of at most `limit` bytes. Past the limit it stops reading (the request is not
  * destroyed, so the client still gets its 413; the server closes the connection after answering).
+ * An empty body is refused unless `whenEmpty` says what it stands for.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit: number, options: { whenEmpty?: unknown } = {}): Promise<unknown> {
   refuseDeclaredSize(req, limit);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -52,7 +53,11 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     const onEnd = () => {
       cleanup();
       const text = Buffer.concat(chunks).toString("utf8");
-      if (!text.trim()) return reject(new HttpError(400, "malformed_json", "The body is empty; send the JSON document."));
+      if (!text.trim()) {
+        // Some requests have nothing to say beyond their URL (pause, resume): no body stands for this value.
+        if (options.whenEmpty !== undefined) return resolve(options.whenEmpty);
+        return reject(new HttpError(400, "malformed_json", "The body is empty; send the JSON document."));
+      }
       try {
         resolve(JSON.parse(text));
       } catch (error) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TokenKind } from "./auth.js";
 
 export interface Reply {
   status: number;
@@ -15,12 +16,13 @@ export interface RequestContext {
 
 /** A request whose bearer token was accepted. */
 export interface AuthorizedContext extends RequestContext {
-  /** The name of the API token it came with (API_TOKENS' `name:token`). */
+  /** The name of the token it came with (`name:token` in API_TOKENS or OPERATOR_TOKENS, as the route's `auth` says). */
   tokenName: string;
 }
 
 export type Route =
-  | { method: string; pattern: string; auth: true; handle(context: AuthorizedContext): Promise<Reply> }
+  /** `auth` names the token list the route takes: API_TOKENS (intake) or OPERATOR_TOKENS (operator). */
+  | { method: string; pattern: string; auth: TokenKind; handle(context: AuthorizedContext): Promise<Reply> }
   | { method: string; pattern: string; auth: false; handle(context: RequestContext): Promise<Reply> }
   /** Handed the raw request and response (Bolt's receiver reads and answers them itself). */
   | { method: string; pattern: string; raw(req: IncomingMessage, res: ServerResponse): void };

@@ -4,9 +4,10 @@ import { countPreparedMessages, countSendingsByStatus } from "../sendings/count-
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 import type { IntakeDeps } from "../sendings/support/deps.js";
 import { apiRoutes } from "./api-routes.js";
-import { createBearerCheck } from "./auth.js";
+import { createAccessCheck } from "./auth.js";
 import { HttpError, toErrorResponse } from "./errors.js";
 import { createMetrics, type Metrics } from "../metrics.js";
+import { operatorRoutes } from "./operator-routes.js";
 import { matchRoute, type Reply, type Route } from "./router.js";
 
 export interface HttpDeps extends IntakeDeps {
@@ -43,10 +44,11 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
   const routes: Route[] = [
     ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
     ...apiRoutes(deps, metrics),
+    ...operatorRoutes(deps),
     ...healthRoutes(deps, metrics),
     ...(deps.extraRoutes ?? []),
   ];
-  const authorize = createBearerCheck(deps.config.http.apiTokens);
+  const authorize = createAccessCheck(deps.config.http);
 
   return (req, res) => {
     const method = req.method ?? "GET";
@@ -68,7 +70,7 @@ export function createHttpHandler(deps: HttpDeps): RequestListener {
         if (!("handle" in match.route)) return;
         const context = { req, url, params: match.params };
         const reply = match.route.auth
-          ? await match.route.handle({ ...context, tokenName: authorize(req) })
+          ? await match.route.handle({ ...context, tokenName: authorize(req, match.route.auth) })
           : await match.route.handle(context);
         send(req, res, reply);
       } catch (error) {

@@ -47,6 +47,8 @@ export function mention(userId: string): string {
   // Changes made through the API are told with the name of the token that made them.
   if (userId === "api") return "the API";
   if (userId.startsWith("api:")) return `API token _${escapeMrkdwn(userId.slice(4))}_`;
+  // Paused, resumed or cancelled with an operator token (OPERATOR_TOKENS), e.g. while Slack was down.
+  if (userId.startsWith("operator:")) return `operator _${escapeMrkdwn(userId.slice("operator:".length))}_`;
   return SLACK_ID.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBearerCheck } from "../../src/http/auth.js";
+import { createAccessCheck } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
@@ -8,14 +8,19 @@ import { ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../supp
 const requestWith = (authorization?: string) => ({ headers: authorization === undefined ? {} : { authorization } }) as IncomingMessage;
 
 describe("the bearer check", () => {
-  const check = createBearerCheck([
-    { name: "crm", token: "crm-token-0123456789abcdef" },
-    { name: "token-2", token: "bare-token-0123456789abcdef" },
-  ]);
+  const access = createAccessCheck({
+    apiTokens: [
+      { name: "crm", token: "crm-token-0123456789abcdef" },
+      { name: "token-2", token: "bare-token-0123456789abcdef" },
+    ],
+    operatorTokens: [{ name: "oncall", token: "oncall-token-0123456789abcdef" }],
+  });
+  const check = (req: IncomingMessage) => access(req, "intake");
 
   it("answers with the name of the token that matched", () => {
     expect(check(requestWith("Bearer crm-token-0123456789abcdef"))).toBe("crm");
     expect(check(requestWith("bearer   bare-token-0123456789abcdef "))).toBe("token-2");
+    expect(access(requestWith("Bearer oncall-token-0123456789abcdef"), "operator")).toBe("oncall");
   });
 
   it.each([undefined, "", "Bearer", "Bearer crm-token-0123456789abcde", "Bearer crm-token-0123456789abcdefx", "Basic crm-token-0123456789abcdef", "crm"])(
@@ -24,6 +29,25 @@ describe("the bearer check", () => {
       expect(() => check(requestWith(authorization))).toThrow(expect.objectContaining({ status: 401, code: "unauthorized" }) as HttpError);
     },
   );
+
+  it("refuses a token of the other list with a 403 that names the list the route needs", () => {
+    expect(() => check(requestWith("Bearer oncall-token-0123456789abcdef"))).toThrow(
+      expect.objectContaining({ status: 403, code: "forbidden", message: expect.stringContaining("needs a token from API_TOKENS") }) as HttpError,
+    );
+    expect(() => access(requestWith("Bearer crm-token-0123456789abcdef"), "operator")).toThrow(
+      expect.objectContaining({ status: 403, code: "forbidden", message: expect.stringContaining("need a token from OPERATOR_TOKENS") }) as HttpError,
+    );
+  });
+
+  it("answers 503 on operator routes while OPERATOR_TOKENS is unset, whatever the token", () => {
+    const noOperators = createAccessCheck({ apiTokens: [{ name: "crm", token: "crm-token-0123456789abcdef" }], operatorTokens: [] });
+    for (const authorization of [undefined, "Bearer crm-token-0123456789abcdef", "Bearer anything-0123456789abcdef"]) {
+      expect(() => noOperators(requestWith(authorization), "operator")).toThrow(
+        expect.objectContaining({ status: 503, code: "operator_api_disabled", message: expect.stringContaining("disabled until OPERATOR_TOKENS is set") }) as HttpError,
+      );
+    }
+    expect(noOperators(requestWith("Bearer crm-token-0123456789abcdef"), "intake")).toBe("crm");
+  });
 });
 
 describeEachDatabase("intake: changes made through the API are told by the token's name", (provider) => {

@@ -5,7 +5,7 @@ import { buildApprovalMessage } from "../../src/slack/blocks/approval-message.js
 import { buildAnalysisModal, buildCancelModal, buildPreviewModal, buildRejectModal, buildRescheduleModal } from "../../src/slack/blocks/modals.js";
 import { buildProgressMessage } from "../../src/slack/blocks/progress-message.js";
 import { buildHelp, buildSendingList } from "../../src/slack/blocks/sending-lists.js";
-import { escapeMrkdwn, Limits, plural, truncate } from "../../src/slack/format.js";
+import { escapeMrkdwn, Limits, mention, plural, truncate } from "../../src/slack/format.js";
 import { ActionId } from "../../src/slack/ids.js";
 import type { Analysis } from "../../src/mail/analysis/index.js";
 
@@ -231,6 +231,12 @@ describe("the card, state by state", () => {
   it("names who changed things through the API by the token's name", () => {
     const card = buildApprovalMessage(view({ status: "CANCELLED", lastEvent: { actor: "api:crm-prod", action: "cancelled", reason: "x", at: at(-1) } }));
     expect(JSON.stringify(card.blocks)).toContain("Cancelled by API token _crm-prod_");
+  });
+
+  it("names who paused or cancelled with an operator token, in plain words and escaped", () => {
+    const card = buildApprovalMessage(view({ status: "PAUSED", lastEvent: { actor: "operator:oncall", action: "paused", reason: null, at: at(-1) } }));
+    expect(JSON.stringify(card.blocks)).toContain("Paused by operator _oncall_");
+    expect(mention("operator:<!here>")).toBe("operator _&lt;!here&gt;_");
   });
 
   it("keeps hostile names, subjects and reasons inert and within limits", () => {
