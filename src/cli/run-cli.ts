@@ -3,28 +3,45 @@ import { readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 
-export const HELP = `sendgate: hand sendings to the approval gate through its API.
+export const HELP = `sendgate: hand sendings to the approval gate through its API, and steer deliveries without Slack.
 
 Usage:
   sendgate create <sending.json>              create a sending from a JSON file (see examples/)
   sendgate append <id> <recipients.ndjson>    append recipients, one JSON object a line
   sendgate show <id>                          print a sending's state and recipient counts
 
+With an operator token (OPERATOR_TOKENS), for when Slack is down:
+  sendgate list [--status SENDING,PAUSED]     list sendings, newest first, with their recipient counts
+  sendgate pause <id> [--reason <why>]        stop a delivery; nothing more goes out
+  sendgate resume <id>                        continue a paused delivery where it stopped
+  sendgate cancel <id> --reason <why> --prepared drop|deliver
+                                              cancel it; the messages already prepared are dropped
+                                              or still delivered, the rest is cancelled either way
+
 Options:
   --url <url>          the sendgate server (env SENDGATE_URL; default http://localhost:3000)
-  --token <token>      an API token from API_TOKENS (env SENDGATE_API_TOKEN)
+  --token <token>      create, append, show: an API token from API_TOKENS (env SENDGATE_API_TOKEN);
+                       list, pause, resume, cancel: an operator token from OPERATOR_TOKENS
+                       (env SENDGATE_OPERATOR_TOKEN)
   --launch-at <when>   create: launch at this date instead of the file's (ISO 8601 with an offset,
                        e.g. 2026-12-01T09:00:00+01:00, or from now: +90s, +2m, +1h, +1d)
   --changed-by <U…>    append: the Slack user behind the upload
+  --status <list>      list: only these statuses, comma-separated (PENDING_APPROVAL, SCHEDULED,
+                       SENDING, PAUSED, COMPLETED, REJECTED, CANCELLED)
+  --reason <why>       pause, cancel: why (the audit and the Slack thread show it)
+  --prepared <choice>  cancel: drop or deliver the messages already prepared
   -h, --help           this help
 
 Exit status: 0 when the server accepted the request, 1 otherwise.`;
 
 export interface CliIo {
-  env: { SENDGATE_URL?: string; SENDGATE_API_TOKEN?: string };
+  env: { SENDGATE_URL?: string; SENDGATE_API_TOKEN?: string; SENDGATE_OPERATOR_TOKEN?: string };
   out(line: string): void;
   err(line: string): void;
 }
+
+/** Commands that steer deliveries: they take an operator token, not an intake one. */
+const OPERATOR_COMMANDS = new Set(["list", "pause", "resume", "cancel"]);
 
 /** Runs one CLI command; returns the exit status. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -38,6 +55,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         token: { type: "string" },
         "changed-by": { type: "string" },
         "launch-at": { type: "string" },
+        status: { type: "string" },
+        reason: { type: "string" },
+        prepared: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -52,9 +72,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return values.help ? 0 : 1;
   }
   const baseUrl = (values.url ?? io.env.SENDGATE_URL ?? "http://localhost:3000").replace(/\/+$/, "");
-  const token = values.token ?? io.env.SENDGATE_API_TOKEN;
+  const operator = OPERATOR_COMMANDS.has(command);
+  const token = values.token ?? (operator ? io.env.SENDGATE_OPERATOR_TOKEN : io.env.SENDGATE_API_TOKEN);
   if (!token) {
-    io.err("No API token: pass --token or set SENDGATE_API_TOKEN (one of the server's API_TOKENS).");
+    io.err(
+      operator
+        ? "No operator token: pass --token or set SENDGATE_OPERATOR_TOKEN (one of the server's OPERATOR_TOKENS)."
+        : "No API token: pass --token or set SENDGATE_API_TOKEN (one of the server's API_TOKENS).",
+    );
     return 1;
   }
   const api = (path: string, init: RequestInit & { duplex?: "half" } = {}) =>
@@ -64,6 +89,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (command === "create" && args.length === 1) return await create(api, args[0]!, values["launch-at"], io);
     if (command === "append" && args.length === 2) return await append(api, args[0]!, args[1]!, values["changed-by"], io);
     if (command === "show" && args.length === 1) return await show(api, args[0]!, io);
+    if (command === "list" && args.length === 0) return await list(api, values.status, io);
+    if (command === "pause" && args.length === 1) return await pause(api, args[0]!, values.reason, io);
+    if (command === "resume" && args.length === 1) return await resume(api, args[0]!, io);
+    if (command === "cancel" && args.length === 1) return await cancel(api, args[0]!, values.reason, values.prepared, io);
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === "ECONNREFUSED") io.err(`Cannot reach sendgate at ${baseUrl} (connection refused).`);
@@ -152,6 +181,95 @@ async function show(api: Api, id: string, io: CliIo): Promise<number> {
   io.out(JSON.stringify(result, null, 2));
   return 0;
 }
+
+interface ListedSending {
+  id: string;
+  name: string;
+  status: string;
+  launchAt: string;
+  recipientCount: number;
+  counts: { queued: number; prepared: number; sent: number; failed: number; cancelled: number };
+}
+
+/** Every page of the list, as one table. */
+async function list(api: Api, status: string | undefined, io: CliIo): Promise<number> {
+  const items: ListedSending[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: "200" });
+    if (status) query.set("status", status);
+    if (cursor) query.set("cursor", cursor);
+    const response = await api(`/api/sendings?${query}`);
+    const page = await readBody(response);
+    if (!response.ok) return reportError(response, page, io);
+    items.push(...(page.items as ListedSending[]));
+    cursor = page.next;
+  } while (cursor);
+  if (items.length === 0) {
+    io.out(status ? `No sendings in ${status.toUpperCase()}.` : "No sendings.");
+    return 0;
+  }
+  const rows = [
+    ["ID", "STATUS", "LAUNCH (UTC)", "RECIPIENTS", "QUEUED", "PREPARED", "SENT", "FAILED", "CANCELLED", "NAME"],
+    ...items.map((s) => [
+      s.id,
+      s.status,
+      s.launchAt.slice(0, 16).replace("T", " "),
+      String(s.recipientCount),
+      String(s.counts.queued),
+      String(s.counts.prepared),
+      String(s.counts.sent),
+      String(s.counts.failed),
+      String(s.counts.cancelled),
+      s.name,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) io.out(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  "));
+  return 0;
+}
+
+const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function pause(api: Api, id: string, reason: string | undefined, io: CliIo): Promise<number> {
+  const response = await api(`/api/sendings/${encodeURIComponent(id)}/pause`, json(reason === undefined ? {} : { reason }));
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  io.out(`Paused ${result.id}: now ${result.status}; nothing more goes out until it is resumed.`);
+  return 0;
+}
+
+async function resume(api: Api, id: string, io: CliIo): Promise<number> {
+  const response = await api(`/api/sendings/${encodeURIComponent(id)}/resume`, json({}));
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  io.out(`Resumed ${result.id}: now ${result.status}; delivery continues where it stopped.`);
+  return 0;
+}
+
+async function cancel(api: Api, id: string, reason: string | undefined, prepared: string | undefined, io: CliIo): Promise<number> {
+  // Checked here too: a cancel typed in a hurry is told everything it lacks before anything is sent.
+  const missing: string[] = [];
+  if (!reason?.trim()) missing.push("--reason <why> (the audit and the Slack thread show it)");
+  if (prepared !== "drop" && prepared !== "deliver") {
+    missing.push(`--prepared drop|deliver (what becomes of the messages already prepared${prepared === undefined ? "" : `; not "${prepared}"`})`);
+  }
+  if (missing.length > 0) {
+    io.err(`cancel needs ${missing.join(" and ")}.`);
+    return 1;
+  }
+  const response = await api(`/api/sendings/${encodeURIComponent(id)}/cancel`, json({ reason, prepared }));
+  const result = await readBody(response);
+  if (!response.ok) return reportError(response, result, io);
+  const preparedWords =
+    result.prepared === "none"
+      ? "no message was prepared"
+      : `${plural(result.preparedCount, "prepared message")} ${result.prepared === "drop" ? "dropped" : "still go out"}`;
+  io.out(`Cancelled ${result.id}: now ${result.status}; ${plural(result.cancelledRecipients, "recipient")} will not get it; ${preparedWords}.`);
+  return 0;
+}
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, printed field by field
 async function readBody(response: Response): Promise<any> {
