@@ -12,7 +12,7 @@ Usage:
 
 With an operator token (OPERATOR_TOKENS), for when Slack is down:
   sendgate list [--status SENDING,PAUSED]     list sendings, newest first, with their recipient counts
-  sendgate pause <id> [--reason <why>]        stop a delivery; nothing more goes out
+  sendgate pause <id> [--reason <why>]        stop a delivery: no more messages go to the mail server
   sendgate resume <id>                        continue a paused delivery where it stopped
   sendgate cancel <id> --reason <why> --prepared drop|deliver
                                               cancel it; the messages already prepared are dropped
@@ -235,7 +235,7 @@ async function pause(api: Api, id: string, reason: string | undefined, io: CliIo
   const response = await api(`/api/sendings/${encodeURIComponent(id)}/pause`, json(reason === undefined ? {} : { reason }));
   const result = await readBody(response);
   if (!response.ok) return reportError(response, result, io);
-  io.out(`Paused ${result.id}: now ${result.status}; nothing more goes out until it is resumed.`);
+  io.out(`Paused ${result.id}: now ${result.status}; no more messages go to the mail server (the few in its hands finish).`);
   return 0;
 }
 

@@ -80,6 +80,7 @@ export class SlackStandin {
   /** How long every Web API answer takes: a slow Slack. */
   latencyMs = 0;
   private readonly outages = new Map<string, Outage[]>();
+  private outageForAll?: Outage;
   private transport?: AppTransport;
   private readonly responseUrls = new Map<string, ResponseUrl>();
   private readonly now: () => number;
@@ -147,6 +148,14 @@ export class SlackStandin {
     this.outages.set(method, [...(this.outages.get(method) ?? []), outage]);
   }
 
+  /**
+   * Slack down: every Web API call, whatever the method, gets this answer until `failAll(undefined)`.
+   * Answers queued with failNext still come first, each once.
+   */
+  failAll(outage: Outage | undefined) {
+    this.outageForAll = outage;
+  }
+
   private record(call: ApiCall) {
     this.calls.push(call);
     const keep = this.options.keepCalls ?? Number.POSITIVE_INFINITY;
@@ -171,7 +180,7 @@ export class SlackStandin {
     if (api && (req.method === "POST" || req.method === "GET")) {
       const args = { ...Object.fromEntries(url.searchParams), ...decodeBody(raw, req.headers["content-type"]) };
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-      const outage = this.outages.get(api[1]!)?.shift();
+      const outage = this.outages.get(api[1]!)?.shift() ?? this.outageForAll;
       const delayMs = outage?.delayMs ?? this.latencyMs;
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (outage) {

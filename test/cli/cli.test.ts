@@ -109,7 +109,7 @@ describeEachDatabase("the sendgate CLI against a real server", (provider) => {
 
     expect(await cli(["pause", id, "--reason", "the link is wrong"])).toEqual({
       status: 0,
-      out: `Paused ${id}: now PAUSED; nothing more goes out until it is resumed.`,
+      out: `Paused ${id}: now PAUSED; no more messages go to the mail server (the few in its hands finish).`,
       err: "",
     });
     expect(await statusOf(id)).toBe("PAUSED");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SlackStandin } from "../../src/slack-standin/standin.js";
+import { BOT_TOKEN, startStandin } from "../support/slack-api.js";
 
 const TOKEN = "xoxb-standin";
 const APP_TOKEN = "xapp-standin";
@@ -212,5 +213,29 @@ describe("the record of calls", () => {
     for (let i = 0; i < 5; i += 1) slack.callApi("chat.postMessage", { channel: "CPUBLIC", text: `m${i}` }, TOKEN);
     expect(slack.calls.map((c) => c.args.text)).toEqual(["m2", "m3", "m4"]);
     expect(slack.workspace.history("CPUBLIC")).toHaveLength(5);
+  });
+});
+
+describe("the stand-in's outages", () => {
+  it("failAll answers every method with the outage until lifted; an answer queued with failNext comes first", async () => {
+    const running = await startStandin();
+    const call = async (method: string) => {
+      const response = await fetch(`${running.apiUrl}${method}`, { method: "POST", headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+      return { status: response.status, body: (await response.json()) as { ok: boolean; error?: string } };
+    };
+    try {
+      running.standin.failNext("auth.test", { status: 429, error: "ratelimited", retryAfter: 1 });
+      running.standin.failAll({ status: 500, error: "internal_error" });
+      expect(await call("auth.test")).toEqual({ status: 429, body: { ok: false, error: "ratelimited" } });
+      for (const method of ["auth.test", "chat.postMessage", "usergroups.users.list"]) {
+        expect(await call(method)).toEqual({ status: 500, body: { ok: false, error: "internal_error" } });
+      }
+      running.standin.failAll(undefined);
+      expect(await call("auth.test")).toMatchObject({ status: 200, body: { ok: true } });
+      // Outages are what Slack did, not what the app got wrong: no refusal is kept for them.
+      expect(running.standin.refusals).toEqual([]);
+    } finally {
+      await running.close();
+    }
   });
 });
