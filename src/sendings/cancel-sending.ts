@@ -11,7 +11,7 @@ export type PreparedChoice = "drop" | "deliver";
 
 export interface CancelInput {
   sendingId: string;
-  /** Slack user ID of who cancelled it. */
+  /** Who cancelled it: a Slack user ID, or operator:<name> for an operator token (see operatorActor). */
   actor: string;
   reason: string;
   /** What becomes of the messages already prepared: dropped with the rest, or still delivered. */

@@ -6,7 +6,7 @@ import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface PauseInput {
   sendingId: string;
-  /** Slack user ID of who paused it. */
+  /** Who paused it: a Slack user ID, or operator:<name> for an operator token (see operatorActor). */
   actor: string;
   reason?: string;
 }

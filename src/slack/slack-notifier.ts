@@ -175,7 +175,8 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     async sendingChanged(sendingId, event, changeOptions) {
       // The use cases wrote the event with their change; the engine's own events are written here.
       if (!changeOptions?.recorded) await options.outbox.record(sendingId, event);
-      await dispatcher.wake();
+      // Not awaited: whoever made the change (an API caller, a click) never waits on Slack, which may hang.
+      void dispatcher.wake();
     },
 
     deliveryProgress(sendingId, progress) {

@@ -23,6 +23,8 @@ describeEachDatabase("what sendgate owes Slack (the outbox)", (provider) => {
     const later = new Date(NOW.getTime() + 3 * 3600_000);
     await rescheduleSending(h.deps, { sendingId: s.id, userId: "UAPPROVER1", launchAt: later });
     await cancelSending(h.deps, { sendingId: s.id, actor: "UAPPROVER2", reason: "Postponed to spring", prepared: "drop" });
+    // The use cases returned at once; the first attempt to tell Slack runs beside them.
+    await h.notifier.flush();
 
     // Decided and kept, not told: both changes wait in the outbox, the second behind the first.
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("CANCELLED");

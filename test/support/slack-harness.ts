@@ -168,6 +168,8 @@ export async function givenPendingSending(
     },
   });
   await h.notifier.sendingChanged(id, { kind: "created" });
+  // Telling Slack happens beside the change, never in its way: wait until the card is posted.
+  await h.notifier.flush();
   return { id, requestedBy: overrides.requestedBy ?? "UREQUESTER", contentHash: hash };
 }
 
