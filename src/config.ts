@@ -52,7 +52,7 @@ export interface NamedToken {
 }
 
 const TOKEN_NAME = /^[A-Za-z0-9._-]+$/;
-const TOKEN_MIN_LENGTH = 16;
+const TOKEN_MIN_LENGTH = 32;
 /** The values .env.example ships with: a copy left unedited must not open the API. */
 const PLACEHOLDER_TOKEN = /change-me|replace-with/i;
 
@@ -81,10 +81,10 @@ const namedTokens = list.transform((entries, ctx): NamedToken[] => {
       problem(`${entry}: the name ${JSON.stringify(name)} may contain only letters, digits, "-", "_" and "." (write name:token)`);
       return;
     }
-    if (token.length < TOKEN_MIN_LENGTH) problem(`${entry} (${name}): each token must be at least ${TOKEN_MIN_LENGTH} characters`);
-    else if (PLACEHOLDER_TOKEN.test(token)) {
+    // The placeholder first: it is the more useful thing to hear about a copied .env.example.
+    if (PLACEHOLDER_TOKEN.test(token)) {
       problem(`${entry} (${name}): the token is a placeholder from .env.example; use a random one, e.g. the output of \`openssl rand -hex 32\``);
-    }
+    } else if (token.length < TOKEN_MIN_LENGTH) problem(`${entry} (${name}): each token must be at least ${TOKEN_MIN_LENGTH} characters`);
     const sameName = firstByName.get(name);
     if (sameName !== undefined) problem(`names ${name} twice (entries ${sameName + 1} and ${index + 1}); give each token a name of its own`);
     else firstByName.set(name, index);

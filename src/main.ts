@@ -26,6 +26,7 @@ const log = pino(
 );
 
 for (const warning of config.warnings) log.warn(warning);
+if (config.http.apiTokens.length === 0) log.warn("API_TOKENS is not set: the intake API is disabled (its routes answer 503) until it is");
 
 // The configuration is checked before anything is migrated or created.
 if (config.migrateOnStart) {

@@ -6,7 +6,7 @@ const valid = {
   SLACK_SIGNING_SECRET: "secret",
   SLACK_APPROVALS_CHANNEL: "C0APPROVALS",
   APPROVERS: "U0AAA, S0GROUP",
-  API_TOKENS: "0123456789abcdef0123",
+  API_TOKENS: "0123456789abcdef0123456789abcdef0123",
 };
 
 const problemsOf = (env: Record<string, string | undefined>) => {
@@ -51,7 +51,7 @@ describe("loadConfig", () => {
     ["DATABASE_URL", "mysql://x", /file:.*postgresql/],
     ["SMTP_URL", "http://mail", /smtp:\/\//],
     ["PORT", "99999", /PORT/],
-    ["API_TOKENS", "short", /16 characters/],
+    ["API_TOKENS", "short", /32 characters/],
   ])("refuses %s=%s with a message naming it", (name, value, message) => {
     const problems = problemsOf({ ...valid, [name]: value });
     expect(problems.join("\n")).toMatch(new RegExp(`^${name}`, "m"));
@@ -62,26 +62,26 @@ describe("loadConfig", () => {
     const tokensOf = (value: string) => loadConfig({ ...valid, API_TOKENS: value }).http.apiTokens;
 
     it("reads name:token entries, and names a bare token by its position", () => {
-      expect(tokensOf("crm:0123456789abcdef0123, 0123456789abcdef-bare ,ops.team_2:fedcba9876543210:with-colon")).toEqual([
-        { name: "crm", token: "0123456789abcdef0123" },
-        { name: "token-2", token: "0123456789abcdef-bare" },
-        { name: "ops.team_2", token: "fedcba9876543210:with-colon" },
+      expect(tokensOf("crm:0123456789abcdef0123456789abcdef0123, 0123456789abcdef0123456789abcdef-bare ,ops.team_2:fedcba9876543210fedcba9876543210:with-colon")).toEqual([
+        { name: "crm", token: "0123456789abcdef0123456789abcdef0123" },
+        { name: "token-2", token: "0123456789abcdef0123456789abcdef-bare" },
+        { name: "ops.team_2", token: "fedcba9876543210fedcba9876543210:with-colon" },
       ]);
-      expect(loadConfig(valid).http.apiTokens).toEqual([{ name: "token-1", token: "0123456789abcdef0123" }]);
+      expect(loadConfig(valid).http.apiTokens).toEqual([{ name: "token-1", token: "0123456789abcdef0123456789abcdef0123" }]);
     });
 
     it.each([
-      ["a name used twice", "crm:0123456789abcdef0123,crm:0123456789abcdef4567", /^API_TOKENS names crm twice \(entries 1 and 2\); give each token a name of its own$/],
-      ["a bare token whose position name is taken", "token-2:0123456789abcdef0123,0123456789abcdef4567", /^API_TOKENS names token-2 twice \(entries 1 and 2\)/],
-      ["a name with other characters", "my crm:0123456789abcdef0123", /^API_TOKENS entry 1: the name "my crm" may contain only letters, digits, "-", "_" and "\."/],
-      ["an empty name", ":0123456789abcdef0123", /^API_TOKENS entry 1: the name "" may contain only/],
-      ["a short token", "crm:0123456789abcdef0123,ops:short", /^API_TOKENS entry 2 \(ops\): each token must be at least 16 characters$/],
+      ["a name used twice", "crm:0123456789abcdef0123456789abcdef0123,crm:0123456789abcdef0123456789abcdef4567", /^API_TOKENS names crm twice \(entries 1 and 2\); give each token a name of its own$/],
+      ["a bare token whose position name is taken", "token-2:0123456789abcdef0123456789abcdef0123,0123456789abcdef0123456789abcdef4567", /^API_TOKENS names token-2 twice \(entries 1 and 2\)/],
+      ["a name with other characters", "my crm:0123456789abcdef0123456789abcdef0123", /^API_TOKENS entry 1: the name "my crm" may contain only letters, digits, "-", "_" and "\."/],
+      ["an empty name", ":0123456789abcdef0123456789abcdef0123", /^API_TOKENS entry 1: the name "" may contain only/],
+      ["a short token", "crm:0123456789abcdef0123456789abcdef0123,ops:short", /^API_TOKENS entry 2 \(ops\): each token must be at least 32 characters$/],
       ["the placeholder of .env.example", "crm:change-me-to-a-long-random-token", /^API_TOKENS entry 1 \(crm\): the token is a placeholder from \.env\.example/],
-      ["one token under two names", "crm:0123456789abcdef0123,ops:0123456789abcdef0123", /^API_TOKENS entries 1 and 2 have the same token; give each client a token of its own$/],
+      ["one token under two names", "crm:0123456789abcdef0123456789abcdef0123,ops:0123456789abcdef0123456789abcdef0123", /^API_TOKENS entries 1 and 2 have the same token; give each client a token of its own$/],
     ])("refuses %s at start-up, without showing the token", (_, value, message) => {
       const problems = problemsOf({ ...valid, API_TOKENS: value });
       expect(problems).toEqual([expect.stringMatching(message)]);
-      expect(problems[0]).not.toContain("0123456789abcdef");
+      expect(problems[0]).not.toContain("0123456789abcdef0123456789abcdef");
     });
   });
 
@@ -90,15 +90,15 @@ describe("loadConfig", () => {
 
     it("is empty unless set, and reads entries as API_TOKENS does", () => {
       expect(operatorTokensOf()).toEqual([]);
-      expect(operatorTokensOf("oncall:fedcba9876543210fedc, fedcba9876543210-bare")).toEqual([
-        { name: "oncall", token: "fedcba9876543210fedc" },
-        { name: "token-2", token: "fedcba9876543210-bare" },
+      expect(operatorTokensOf("oncall:fedcba9876543210fedcba9876543210fedc, fedcba9876543210fedcba9876543210-bare")).toEqual([
+        { name: "oncall", token: "fedcba9876543210fedcba9876543210fedc" },
+        { name: "token-2", token: "fedcba9876543210fedcba9876543210-bare" },
       ]);
     });
 
     it.each([
-      ["a short token", "oncall:short", /^OPERATOR_TOKENS entry 1 \(oncall\): each token must be at least 16 characters$/],
-      ["a name used twice", "oncall:fedcba9876543210fedc,oncall:fedcba9876543210abcd", /^OPERATOR_TOKENS names oncall twice \(entries 1 and 2\)/],
+      ["a short token", "oncall:short", /^OPERATOR_TOKENS entry 1 \(oncall\): each token must be at least 32 characters$/],
+      ["a name used twice", "oncall:fedcba9876543210fedcba9876543210fedc,oncall:fedcba9876543210fedcba9876543210abcd", /^OPERATOR_TOKENS names oncall twice \(entries 1 and 2\)/],
       ["the placeholder of the manifests' example Secret", "oncall:replace-with-a-random-token", /^OPERATOR_TOKENS entry 1 \(oncall\): the token is a placeholder/],
     ])("refuses %s with the checks of API_TOKENS", (_, value, message) => {
       expect(problemsOf({ ...valid, OPERATOR_TOKENS: value })).toEqual([expect.stringMatching(message)]);
@@ -107,20 +107,20 @@ describe("loadConfig", () => {
     it("refuses a token that is in both lists, naming both entries and never the token", () => {
       const problems = problemsOf({
         ...valid,
-        API_TOKENS: "crm:0123456789abcdef0123,cli:fedcba9876543210fedc",
-        OPERATOR_TOKENS: "oncall:aaaaaaaaaaaaaaaaaaaa,fedcba9876543210fedc",
+        API_TOKENS: "crm:0123456789abcdef0123456789abcdef0123,cli:fedcba9876543210fedcba9876543210fedc",
+        OPERATOR_TOKENS: "oncall:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,fedcba9876543210fedcba9876543210fedc",
       });
       expect(problems).toEqual([
         "OPERATOR_TOKENS entry 2 (token-2) has the same token as API_TOKENS entry 2 (cli); give operators tokens of their own, which no intake client holds",
       ]);
       // The same name in both lists is two tokens, told apart in the audit as api:crm and operator:crm.
-      expect(loadConfig({ ...valid, API_TOKENS: "crm:0123456789abcdef0123", OPERATOR_TOKENS: "crm:fedcba9876543210fedc" }).http.operatorTokens).toEqual([
-        { name: "crm", token: "fedcba9876543210fedc" },
+      expect(loadConfig({ ...valid, API_TOKENS: "crm:0123456789abcdef0123456789abcdef0123", OPERATOR_TOKENS: "crm:fedcba9876543210fedcba9876543210fedc" }).http.operatorTokens).toEqual([
+        { name: "crm", token: "fedcba9876543210fedcba9876543210fedc" },
       ]);
     });
 
     it("is reported in the same round as other problems", () => {
-      const problems = problemsOf({ ...valid, PORT: "eighty", OPERATOR_TOKENS: "0123456789abcdef0123" });
+      const problems = problemsOf({ ...valid, PORT: "eighty", OPERATOR_TOKENS: "0123456789abcdef0123456789abcdef0123" });
       expect(problems).toEqual([
         'PORT must be a port number from 0 to 65535, not "eighty"',
         expect.stringMatching(/^OPERATOR_TOKENS entry 1 \(token-1\) has the same token as API_TOKENS entry 1 \(token-1\)/),
@@ -143,7 +143,7 @@ describe("loadConfig", () => {
       expect(config.approval.approvers).toEqual(["U0ALEX", "U0ROBIN", "S0REVIEWERS"]);
       expect(config.mail.smtpUrl).toBeUndefined();
       expect(config.http.apiTokens).toEqual([{ name: "playground", token: expect.stringMatching(/^playground-[0-9a-f]{32}$/) }]);
-      expect(loadConfig({ API_TOKENS: "my-own-token-0123456789" }).http.apiTokens).toEqual([{ name: "token-1", token: "my-own-token-0123456789" }]);
+      expect(loadConfig({ API_TOKENS: "my-own-token-0123456789abcdef0123456789" }).http.apiTokens).toEqual([{ name: "token-1", token: "my-own-token-0123456789abcdef0123456789" }]);
       // Each start makes its own secrets.
       expect(loadConfig({}).slack.signingSecret).not.toBe(config.slack.signingSecret);
     });

@@ -38,8 +38,8 @@ function createTokenLookup(tokens: readonly (NamedToken & { kind: TokenKind })[]
 /**
  * The one check of every authenticated route: the token must come from the list the route needs.
  * A token from the other list is refused with 403 (its holder is known, the route is not theirs);
- * no token or an unknown one with 401. Operator routes answer 503 while OPERATOR_TOKENS is unset:
- * the server is not set up for them, which is no fault of the caller's.
+ * no token or an unknown one with 401. Routes whose list is unset (API_TOKENS, OPERATOR_TOKENS)
+ * answer 503: the server is not set up for them, which is no fault of the caller's.
  */
 export function createAccessCheck(http: { apiTokens: readonly NamedToken[]; operatorTokens: readonly NamedToken[] }) {
   const lookup = createTokenLookup([
@@ -47,7 +47,11 @@ export function createAccessCheck(http: { apiTokens: readonly NamedToken[]; oper
     ...http.operatorTokens.map((token) => ({ ...token, kind: "operator" as const })),
   ]);
   const operatorsConfigured = http.operatorTokens.length > 0;
+  const intakeConfigured = http.apiTokens.length > 0;
   return (req: IncomingMessage, needed: TokenKind): string => {
+    if (needed === "intake" && !intakeConfigured) {
+      throw new HttpError(503, "intake_api_disabled", "The intake API is disabled until API_TOKENS is set on the server.");
+    }
     if (needed === "operator" && !operatorsConfigured) {
       throw new HttpError(
         503,

@@ -10,7 +10,7 @@ import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 import { givenSending } from "../sender/support/fixtures.js";
 
-const OPERATOR_TOKEN = "oncall-token-0123456789abcdef";
+const OPERATOR_TOKEN = "oncall-token-0123456789abcdef0123456789abcdef";
 type CliEnv = { SENDGATE_URL?: string; SENDGATE_API_TOKEN?: string; SENDGATE_OPERATOR_TOKEN?: string };
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
@@ -89,7 +89,7 @@ describeEachDatabase("the sendgate CLI against a real server", (provider) => {
   it("exits 1 with a clear message without a token, with a wrong token, or when the server is unreachable", async () => {
     const noToken = await cli(["create", example("spring-newsletter.json")], { SENDGATE_API_TOKEN: "" });
     expect(noToken).toMatchObject({ status: 1, err: expect.stringContaining("No API token") });
-    const wrong = await cli(["create", example("spring-newsletter.json"), "--token", "wrong-token-0123456789"]);
+    const wrong = await cli(["create", example("spring-newsletter.json"), "--token", "wrong-token-0123456789abcdef0123456789"]);
     expect(wrong).toMatchObject({ status: 1, err: expect.stringMatching(/^Refused \(401\)/) });
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));

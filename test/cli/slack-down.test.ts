@@ -5,7 +5,7 @@ import { describeEachDatabase } from "../support/databases.js";
 import { APPROVALS_CHANNEL, givenPendingSending, NOW, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
 import { startSmtpSink, type SmtpSink } from "../sender/support/smtp-sink.js";
 
-const OPERATOR_TOKEN = "oncall-token-0123456789abcdef";
+const OPERATOR_TOKEN = "oncall-token-0123456789abcdef0123456789abcdef";
 const recipients = Array.from({ length: 40 }, (_, i) => ({ email: `r${String(i).padStart(2, "0")}@example.com`, vars: { firstName: `R${i}` } }));
 /** The mail server holds this message until the test lets it go: delivery is caught midway. */
 const HELD_MESSAGE = 10;

@@ -4,8 +4,8 @@ import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 import { givenSending } from "../sender/support/fixtures.js";
 
-const OPERATOR_TOKEN = "oncall-token-0123456789abcdef";
-const OPERATOR_ENV = { OPERATOR_TOKENS: `oncall:${OPERATOR_TOKEN},backup:backup-token-0123456789abcdef` };
+const OPERATOR_TOKEN = "oncall-token-0123456789abcdef0123456789abcdef";
+const OPERATOR_ENV = { OPERATOR_TOKENS: `oncall:${OPERATOR_TOKEN},backup:backup-token-0123456789abcdef0123456789abcdef` };
 
 describeEachDatabase("the operator API: pause, resume and cancel without Slack", (provider) => {
   let h: HttpHarness;
@@ -35,7 +35,7 @@ describeEachDatabase("the operator API: pause, resume and cancel without Slack",
     expect(await statusOf(id)).toBe("SENDING");
 
     const cancelled = await h.request("POST", `/api/sendings/${id}/cancel`, {
-      token: "backup-token-0123456789abcdef",
+      token: "backup-token-0123456789abcdef0123456789abcdef",
       body: { reason: "wrong audience", prepared: "deliver" },
     });
     expect(cancelled).toMatchObject({ status: 200, body: { id, status: "CANCELLED", cancelledRecipients: 3, preparedCount: 2, prepared: "deliver" } });
@@ -73,7 +73,7 @@ describeEachDatabase("the operator API: pause, resume and cancel without Slack",
       const intake = await h.request(method, path, { token: API_TOKEN, body });
       expect(intake.status, `${method} ${path}`).toBe(403);
       expect(intake.body).toEqual({ error: "forbidden", message: expect.stringContaining("need a token from OPERATOR_TOKENS") });
-      for (const token of [null, "unknown-token-0123456789abcdef"]) {
+      for (const token of [null, "unknown-token-0123456789abcdef0123456789abcdef"]) {
         const refused = await h.request(method, path, { token, body });
         expect(refused.status, `${method} ${path} with ${token}`).toBe(401);
         expect(refused.body).toEqual({ error: "unauthorized", message: expect.stringContaining("operator token (one of OPERATOR_TOKENS)") });
@@ -286,5 +286,29 @@ describeEachDatabase("the operator API without OPERATOR_TOKENS", (provider) => {
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id } })).status).toBe("SENDING");
     // The intake API works as before.
     expect((await h.request("GET", `/api/sendings/${id}`)).status).toBe(200);
+  });
+});
+
+describeEachDatabase("the intake API without API_TOKENS", (provider) => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    // An explicit empty list: only the playground makes a token of its own.
+    h = await startHttpHarness(provider, { env: { API_TOKENS: "" } });
+  });
+  afterAll(() => h?.close());
+
+  it("answers 503 on every intake route and says the server's set-up is why, whatever the token", async () => {
+    for (const [method, path] of [
+      ["POST", "/api/sendings"],
+      ["GET", "/api/sendings/snd_0000000000"],
+      ["PATCH", "/api/sendings/snd_0000000000"],
+    ] as const) {
+      for (const token of [API_TOKEN, null]) {
+        const refused = await h.request(method, path, { token, body: method === "GET" ? undefined : {} });
+        expect(refused.status, `${method} ${path}`).toBe(503);
+        expect(refused.body).toEqual({ error: "intake_api_disabled", message: "The intake API is disabled until API_TOKENS is set on the server." });
+      }
+    }
+    expect(await h.db.prisma.sending.count()).toBe(0);
   });
 });

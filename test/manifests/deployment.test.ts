@@ -41,8 +41,8 @@ const SECRET_VALUES: Record<string, string> = {
   DATABASE_URL: "postgresql://sendgate:pw@db.internal:5432/sendgate",
   SLACK_BOT_TOKEN: "xoxb-1-2-3",
   SLACK_SIGNING_SECRET: "a-signing-secret",
-  API_TOKENS: "crm:0123456789abcdef0123",
-  OPERATOR_TOKENS: "oncall:fedcba9876543210fedc",
+  API_TOKENS: "crm:0123456789abcdef0123456789abcdef0123",
+  OPERATOR_TOKENS: "oncall:fedcba9876543210fedcba9876543210fedc",
   SMTP_URL: "smtp://user:pw@smtp.internal:587",
 };
 

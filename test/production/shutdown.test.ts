@@ -57,7 +57,7 @@ describe("the production build", () => {
         SLACK_API_URL: slack.apiUrl,
         SLACK_APPROVALS_CHANNEL: APPROVALS_CHANNEL,
         APPROVERS: "UAPPROVER1",
-        API_TOKENS: "production-test-token-0123456789abcdef",
+        API_TOKENS: "production-test-token-0123456789abcdef0123456789abcdef",
         SMTP_URL: sink.url,
         SEND_CONCURRENCY: "1",
         SENDER_CRON: "* * * * * *",

@@ -10,7 +10,7 @@ import type { Clock, SendingEvent, SendingNotifier } from "../../src/sendings/su
 import { createTestDatabase, type TestDatabase } from "./databases.js";
 import { createTestRecipientBulk } from "./db-paths.js";
 
-export const API_TOKEN = "test-token-0123456789abcdef";
+export const API_TOKEN = "test-token-0123456789abcdef0123456789abcdef";
 /** Tests run at a fixed instant, so "in the past" does not depend on when they run. */
 export const NOW = new Date("2026-11-27T12:00:00Z");
 
@@ -20,7 +20,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     SLACK_APP_TOKEN: "xapp-test",
     SLACK_APPROVALS_CHANNEL: "C0APPROVALS",
     APPROVERS: "U0APPROVER",
-    API_TOKENS: `${API_TOKEN},another-token-0123456789`,
+    API_TOKENS: `${API_TOKEN},another-token-0123456789abcdef0123456789`,
     API_BODY_LIMIT: "64kb",
     API_NDJSON_LIMIT: "256kb",
     ...env,

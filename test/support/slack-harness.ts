@@ -45,7 +45,7 @@ export interface SlackHarness {
 
 export const NOW = new Date("2026-11-27T10:00:00Z");
 export { APPROVALS_CHANNEL };
-export const API_TOKEN = "test-api-token-0123456789";
+export const API_TOKEN = "test-api-token-0123456789abcdef0123456789";
 const APP_TOKEN = "xapp-test-token";
 
 /**
