@@ -13,7 +13,7 @@ import pg from "pg";
 import { migrate } from "../src/db/migrate.js";
 import { openSqliteConnection } from "../src/db/sqlite-connection.js";
 
-const BENCH_TOKEN = `bench-${randomBytes(12).toString("hex")}`;
+const BENCH_TOKEN = `bench-${randomBytes(16).toString("hex")}`;
 const ROWS = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
 const TARGET_SECONDS = 60;
 const TARGET_RSS_MB = 300;
