@@ -17,12 +17,13 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-function boltLogger(log: Logger): BoltLogger {
+export function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: "bolt" });
   return {
     debug: (...msg) => child.debug(msg.map(String).join(" ")),
     info: (...msg) => child.info(msg.map(String).join(" ")),
-    warn: (...msg) => child.warn(msg.map(String).join(" ")),
+    // A failed attempt while Slack is unreachable: the outage reporter says it once a minute instead.
+    warn: (...msg) => (msg[0] === "http request failed" ? child.debug : child.warn).call(child, msg.map(String).join(" ")),
     error: (...msg) => child.error(msg.map(String).join(" ")),
     setLevel: () => {},
     getLevel: () => LogLevel.INFO,

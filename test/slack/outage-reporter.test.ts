@@ -1,5 +1,6 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { boltLogger } from "../../src/slack/app.js";
 import { createOutageReporter, isSlackUnreachable } from "../../src/slack/outage-reporter.js";
 
 /** What @slack/web-api throws when the connection is refused. */
@@ -40,5 +41,17 @@ describe("Slack outage reporting", () => {
     expect(isSlackUnreachable(Object.assign(new Error("HTTP 503"), { code: "slack_webapi_http_error", statusCode: 503 }))).toBe(true);
     expect(isSlackUnreachable(Object.assign(new Error("invalid_blocks"), { code: "slack_webapi_platform_error" }))).toBe(false);
     expect(isSlackUnreachable(new Error("something else"))).toBe(false);
+  });
+
+  it("keeps the Slack client's line per failed attempt out of the warnings (the reporter sums them up)", () => {
+    const { log, lines } = recordingLog();
+    log.level = "debug";
+    const bolt = boltLogger(log);
+    bolt.warn("http request failed", "connect ECONNREFUSED 127.0.0.1:9");
+    bolt.warn("chat.postMessage is deprecated");
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([
+      [20, "http request failed connect ECONNREFUSED 127.0.0.1:9"],
+      [40, "chat.postMessage is deprecated"],
+    ]);
   });
 });
