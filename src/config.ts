@@ -197,7 +197,7 @@ export type Env = z.input<typeof schema>;
 function settingsProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   const approvers = (env.APPROVERS ?? "").split(",").filter((entry) => entry.trim());
-  if (SLACK_SETTINGS.every((name) => !env[name])) {
+  if (isPlayground({ ...env, APPROVERS: approvers })) {
     if (env.NODE_ENV === "production") {
       problems.push(
         "SLACK_BOT_TOKEN and every other Slack setting are missing, and NODE_ENV=production refuses the local playground: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), SLACK_APPROVALS_CHANNEL and APPROVERS",
@@ -361,11 +361,13 @@ export class ConfigError extends Error {
 /** Parses the environment once; nothing else in sendgate reads process.env. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  // Read once: the key may come from a file.
+  const dkim = dkimOf(cleaned);
   const parsed = schema.safeParse(cleaned);
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
     ...settingsProblems(cleaned),
-    ...dkimOf(cleaned).problems,
+    ...dkim.problems,
     ...sharedTokenProblems(cleaned),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -413,7 +415,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rate: e.SEND_RATE,
       concurrency: e.SEND_CONCURRENCY,
       unsubscribeUrl: e.UNSUBSCRIBE_URL,
-      dkim: dkimOf(cleaned).dkim,
+      dkim: dkim.dkim,
     },
     recipientVars: { maxDepth: e.RECIPIENT_VARS_MAX_DEPTH, maxBytes: e.RECIPIENT_VARS_MAX_BYTES },
     sender: {

@@ -1,5 +1,6 @@
 import type { SendingStatus } from "../domain/sending-status.js";
 import type { SendingContent } from "../domain/content-hash.js";
+import type { RecipientOutcomes } from "../sendings/support/ports.js";
 
 /**
  * The delivery engine's view of the database. The engine holds no SQL; the Prisma adapter
@@ -88,11 +89,6 @@ export type RecipientOutcome =
   | { recipientId: number; kind: "failed"; reason: string; response: string }
   | { recipientId: number; kind: "retry"; reason: string; response: string; retryAt: Date };
 
-export interface RecipientCounts {
+export interface RecipientCounts extends RecipientOutcomes {
   total: number;
-  queued: number;
-  prepared: number;
-  sent: number;
-  failed: number;
-  cancelled: number;
 }

@@ -41,13 +41,22 @@ export interface SendingNotifier {
   deliveryProgress(sendingId: string, progress: DeliveryProgress): void;
 }
 
-export interface DeliveryProgress {
-  total: number;
+/** Where each recipient of a sending stands: the numbers add up to the recipient count. */
+export interface RecipientOutcomes {
+  /** Not yet rendered. */
   queued: number;
+  /** Rendered and waiting for their turn at the mail server. */
   prepared: number;
+  /** Accepted by the mail server. */
   sent: number;
+  /** Refused by the mail server, or out of attempts. */
   failed: number;
+  /** Never sent because the sending was cancelled. */
   cancelled: number;
+}
+
+export interface DeliveryProgress extends RecipientOutcomes {
+  total: number;
   /** Messages per second over the recent past. */
   rate: number;
   startedAt: Date;

@@ -6,19 +6,9 @@ import { parseVars } from "../../mail/message.js";
 import { compileSending } from "../../mail/templates.js";
 import { freshAnalysis } from "./current-analysis.js";
 
-/** Where each recipient of a sending stands: the numbers add up to the recipient count. */
-export interface RecipientOutcomes {
-  /** Not yet rendered. */
-  queued: number;
-  /** Rendered and waiting for their turn at the mail server. */
-  prepared: number;
-  /** Accepted by the mail server. */
-  sent: number;
-  /** Refused by the mail server, or out of attempts. */
-  failed: number;
-  /** Never sent because the sending was cancelled. */
-  cancelled: number;
-}
+import type { RecipientOutcomes } from "./ports.js";
+
+export type { RecipientOutcomes } from "./ports.js";
 
 /** Everything the Slack surfaces show about one sending, read in one place. */
 export interface SendingView {
