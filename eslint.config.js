@@ -51,6 +51,7 @@ export default tseslint.config(
     "**/db/**", "**/slack/**", "**/http/**", ...SLACK, ...DATABASE,
   ]),
   layer("src/slack/**", "Slack code calls use cases and reads views through them: no database module.", ["**/db/**", "**/http/**", ...DATABASE]),
+  layer("src/webhooks/**", "Webhook delivery sees its store port only: no database module, no Slack, no HTTP server code.", ["**/db/**", "**/slack/**", "**/http/**", "**/sender/**", ...SLACK, ...DATABASE]),
   layer("src/http/**", "HTTP code calls use cases: no database module, no Slack.", ["**/db/**", "**/slack/**", ...SLACK, ...DATABASE]),
   {
     // The Slack stand-in is written from Slack's documentation, apart from the code it checks: a mistake

@@ -1,6 +1,7 @@
 import { createPrivateKey, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { parseWebhookSecrets, type WebhookSecret } from "./webhooks/signature.js";
 import { PLAYGROUND } from "./playground/personas.js";
 
 const USER_OR_GROUP = /^[USW][A-Z0-9]{2,}$/;
@@ -153,6 +154,14 @@ const schema = z
     REMIND_BEFORE_MINUTES: positiveInt(120),
     API_TOKENS: namedTokens,
     OPERATOR_TOKENS: namedTokens,
+    WEBHOOK_URLS: list.pipe(
+      z.array(
+        z
+          .url({ protocol: /^https?$/, error: "each entry must be an http:// or https:// URL" })
+          .refine(isNotPlaceholder, placeholder("the URLs where your system receives sendgate's events")),
+      ),
+    ),
+    WEBHOOK_SECRET: z.string().optional(),
     API_BODY_LIMIT: byteSize("5mb"),
     API_NDJSON_LIMIT: byteSize("1gb"),
     RECIPIENT_VARS_MAX_DEPTH: positiveInt(8),
@@ -251,6 +260,19 @@ function isPlayground(env: { SLACK_BOT_TOKEN?: string; SLACK_APP_TOKEN?: string;
   return SLACK_SETTINGS.every((name) => (name === "APPROVERS" ? env.APPROVERS.length === 0 : env[name] === undefined));
 }
 
+/** WEBHOOK_SECRET: required with WEBHOOK_URLS; several space-separated secrets while rotating. */
+function webhookSecretsOf(env: Record<string, string | undefined>): { secrets: WebhookSecret[]; problems: string[] } {
+  const urls = (env.WEBHOOK_URLS ?? "").split(",").filter((entry) => entry.trim());
+  if (!env.WEBHOOK_SECRET) {
+    return {
+      secrets: [],
+      problems: urls.length > 0 ? ["WEBHOOK_SECRET is required with WEBHOOK_URLS: receivers verify each event with it; make one with `echo whsec_$(openssl rand -base64 32)`"] : [],
+    };
+  }
+  const { secrets, problems } = parseWebhookSecrets(env.WEBHOOK_SECRET);
+  return { secrets, problems: problems.map((problem) => `WEBHOOK_SECRET ${problem}`) };
+}
+
 /** Every message is signed with this key (nodemailer's DKIM); the public key is published at <selector>._domainkey.<domain>. */
 export interface DkimSettings {
   domainName: string;
@@ -319,6 +341,8 @@ export interface Config {
     ndjsonLimit: number;
   };
   mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string; dkim?: DkimSettings };
+  /** Where each change of a sending is sent as a signed event (Standard Webhooks); no URLs: none is. */
+  webhooks: { urls: string[]; secrets: WebhookSecret[] };
   /** How large one recipient's variables may be: levels of nesting (the object itself the first), bytes of JSON. */
   recipientVars: { maxDepth: number; maxBytes: number };
   sender: {
@@ -363,12 +387,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   // Read once: the key may come from a file.
   const dkim = dkimOf(cleaned);
+  const webhook = webhookSecretsOf(cleaned);
   const parsed = schema.safeParse(cleaned);
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
     ...settingsProblems(cleaned),
     ...dkim.problems,
     ...sharedTokenProblems(cleaned),
+    ...webhook.problems,
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -417,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       unsubscribeUrl: e.UNSUBSCRIBE_URL,
       dkim: dkim.dkim,
     },
+    webhooks: { urls: e.WEBHOOK_URLS, secrets: webhook.secrets },
     recipientVars: { maxDepth: e.RECIPIENT_VARS_MAX_DEPTH, maxBytes: e.RECIPIENT_VARS_MAX_BYTES },
     sender: {
       cron: e.SENDER_CRON,

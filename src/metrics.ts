@@ -15,6 +15,8 @@ export interface Metrics {
   countSlackCall(method: string, outcome: string): void;
   /** From an interaction's request arriving to its acknowledgement going back (HTTP mode: the response). */
   observeAck(receiver: string, seconds: number): void;
+  /** One webhook attempt: delivered, retried (later), failed (given up after the retry period), disabled (a 410). */
+  countWebhook(outcome: "delivered" | "retried" | "failed" | "disabled"): void;
   render(): Promise<string>;
 }
 
@@ -49,6 +51,12 @@ export function createMetrics(sources: MetricSources): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
     registers: [registry],
   });
+  const webhooks = new Counter({
+    name: "sendgate_webhook_attempts_total",
+    help: "Webhook delivery attempts by outcome: delivered, retried (tried again later), failed (given up after the retry period), disabled (the endpoint answered 410).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   new Gauge({
     name: "sendgate_sendings",
     help: "Sendings by status.",
@@ -67,6 +75,7 @@ export function createMetrics(sources: MetricSources): Metrics {
     },
   });
   for (const outcome of ["sent", "failed", "retried"]) messages.inc({ outcome }, 0);
+  for (const outcome of ["delivered", "retried", "failed", "disabled"]) webhooks.inc({ outcome }, 0);
   return {
     contentType: registry.contentType,
     countRequest: (method, route, status) => requests.inc({ method, route, status: String(status) }),
@@ -77,6 +86,7 @@ export function createMetrics(sources: MetricSources): Metrics {
     },
     countSlackCall: (method, outcome) => slackCalls.inc({ method, outcome }),
     observeAck: (receiver, seconds) => ackSeconds.observe({ receiver }, seconds),
+    countWebhook: (outcome) => webhooks.inc({ outcome }),
     render: () => registry.metrics(),
   };
 }

@@ -26,6 +26,8 @@ import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js
 import type { SlackDeps } from "./slack/deps.js";
 import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
 import { createPlayground, type Playground } from "./playground/playground.js";
+import { createWebhookStore, syncWebhookEndpoints } from "./db/webhook-store.js";
+import { createWebhookDispatcher, type WebhookDispatcherOptions, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
 
 export interface Sendgate {
   config: Config;
@@ -36,6 +38,8 @@ export interface Sendgate {
   server: Server;
   mailer: Mailer;
   engine: SenderEngine;
+  /** Delivers webhook events; undefined when WEBHOOK_URLS is unset. */
+  webhooks?: WebhookDispatcher;
   /** Playground mode: the in-process Slack stand-in and its page. */
   playground?: Playground;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:3000. */
@@ -53,6 +57,8 @@ export interface StartOptions {
   progressIntervalMs?: number;
   /** false: build the engine but do not run the cron loop (tests drive tick() themselves). */
   runSenderLoop?: boolean;
+  /** Webhook retry timing and transport (tests scale the 24-hour retry period down). */
+  webhooks?: Pick<WebhookDispatcherOptions, "retry" | "intervalMs" | "post">;
 }
 
 /** The composition root: builds every adapter, wires the ports, and starts serving. */
@@ -103,7 +109,21 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   const views = createSendingViews(db, config.approval.requiredApprovals);
   // One name for this process: it claims delivery leases and outbox queues under it.
   const owner = newEngineOwner();
-  const notifier = createSlackNotifier({
+  // Before anything can change a sending: each change owes its event to the endpoints configured now.
+  await syncWebhookEndpoints(db, config.webhooks.urls, clock.now());
+  const webhooks =
+    config.webhooks.urls.length > 0
+      ? createWebhookDispatcher({
+          store: createWebhookStore(db),
+          owner,
+          clock,
+          log,
+          secrets: config.webhooks.secrets,
+          observe: (outcome) => metrics.countWebhook(outcome),
+          ...options.webhooks,
+        })
+      : undefined;
+  const slackNotifier = createSlackNotifier({
     outbox: createOutboxStore(db),
     owner,
     analyzer,
@@ -115,6 +135,14 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     progressIntervalMs: options.progressIntervalMs,
     clock,
   });
+  // Webhook events are written with the change (the outbox); after the commit, both channels are woken.
+  const notifier: SlackNotifier = {
+    ...slackNotifier,
+    async sendingChanged(sendingId, event, changeOptions) {
+      await slackNotifier.sendingChanged(sendingId, event, changeOptions);
+      void webhooks?.wake();
+    },
+  };
   const mailer = measuredMailer(createMailer(config.mail, log), (outcome, seconds) => metrics.observeSend(outcome, seconds));
   const previewKey = previewLinkKey(config);
   const previewTtlMs = config.preview.linkTtlMinutes * 60_000;
@@ -158,6 +186,8 @@ export async function startSendgate(configured: Config, options: StartOptions): 
   const store = createPrismaSenderStore(db, { pool: pools?.delivery });
   const engine = createSenderEngine({ store, mailer, notifier, clock, log, settings: senderSettingsFrom(config), owner });
   notifier.start();
+  webhooks?.start();
+  if (webhooks) log.info({ endpoints: config.webhooks.urls.length, secrets: config.webhooks.secrets.length }, "webhook events are delivered");
   const stopSenderLoop = options.runSenderLoop === false ? () => engine.stop() : startSenderLoop(engine, config.sender.cron, log);
 
   // Approval messages that could not be posted (Slack down at intake) are posted once Slack answers again.
@@ -192,6 +222,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     server,
     mailer,
     engine,
+    webhooks,
     playground,
     baseUrl,
     async stop() {
@@ -205,6 +236,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
       await store.close();
       await notifier.flush();
       await notifier.close();
+      await webhooks?.stop();
       await recipients.close();
       await Promise.all([pools?.delivery.end(), pools?.uploads.end()]);
       if (!options.db) await db.close();

@@ -1,12 +1,25 @@
 import type { OutboxStore, PendingOutboxMessage, SendingEvent } from "../sendings/support/ports.js";
 import type { Database, Tx } from "./database.js";
+import { isWebhookEvent } from "../webhooks/webhook-event.js";
 
 /**
  * The transactional outbox: what sendgate owes the outside world about a sending is written with the
  * change that causes it, so a crash or a Slack outage between the commit and the telling loses nothing.
  */
 export async function recordOutboxMessage(tx: Tx, sendingId: string, event: SendingEvent): Promise<void> {
-  await tx.outboxMessage.create({ data: { sendingId, event: JSON.stringify(event) } });
+  const { id } = await tx.outboxMessage.create({ data: { sendingId, event: JSON.stringify(event) }, select: { id: true } });
+  await recordWebhookDeliveries(tx, sendingId, id, event);
+}
+
+/**
+ * Owes the event of an outbox message to every enabled endpoint, in the transaction that records the
+ * change: a crash after the commit loses nothing, and an endpoint configured later is not sent history.
+ */
+async function recordWebhookDeliveries(tx: Tx, sendingId: string, messageId: number, event: SendingEvent): Promise<void> {
+  if (!isWebhookEvent(event)) return;
+  const endpoints = await tx.webhookEndpoint.findMany({ where: { active: true, disabledAt: null }, select: { id: true } });
+  if (endpoints.length === 0) return;
+  await tx.webhookDelivery.createMany({ data: endpoints.map(({ id }) => ({ messageId, endpointId: id, sendingId })) });
 }
 
 /** Dates travel as ISO text; these are the fields of SendingEvent that hold one. */
@@ -23,7 +36,7 @@ export function createOutboxStore(db: Database): OutboxStore {
   const { prisma } = db;
   return {
     async record(sendingId, event) {
-      await prisma.outboxMessage.create({ data: { sendingId, event: JSON.stringify(event) } });
+      await prisma.$transaction((tx) => recordOutboxMessage(tx, sendingId, event));
     },
 
     async claim({ owner, now, until, limit }) {

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { contentHash, EMPTY_RECIPIENTS_DIGEST } from "../../src/domain/content-hash.js";
 import type { Provider } from "../../src/db/provider.js";
 import { newSendingId } from "../../src/sendings/support/sending-id.js";
-import { startSendgate, type Sendgate } from "../../src/sendgate.js";
+import { startSendgate, type Sendgate, type StartOptions } from "../../src/sendgate.js";
 import type { SlackDeps } from "../../src/slack/deps.js";
 import type { SlackNotifier } from "../../src/slack/slack-notifier.js";
 import { createTestDatabase, type TestDatabase } from "./databases.js";
@@ -40,6 +40,8 @@ export interface SlackHarness {
   approvalMessage(sendingId: string): Promise<{ channel: string; ts: string }>;
   /** The modal on top of the person's screen; fails when none is open. */
   modal(user: string): OpenView;
+  /** Stops sendgate and starts it again on the same database and Slack, with these settings changed. */
+  restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,7 @@ const APP_TOKEN = "xapp-test-token";
 export async function startSlackHarness(
   provider: Provider,
   env: Record<string, string> = {},
-  options: { socketMode?: boolean } = {},
+  options: { socketMode?: boolean; webhooks?: StartOptions["webhooks"] } = {},
 ): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
   let socket: SocketModeServer | undefined;
@@ -63,7 +65,7 @@ export async function startSlackHarness(
   const slack = running.standin;
   if (options.socketMode) socket = await startSocketModeServer({ appId: slack.workspace.appId });
   const outboxDir = join(tmpdir(), `sendgate-outbox-${process.pid}-${randomBytes(4).toString("hex")}`);
-  const config = loadConfig({
+  const configFor = (changed: Record<string, string>) => loadConfig({
     DATABASE_URL: db.url,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     ...(socket ? { SLACK_APP_TOKEN: APP_TOKEN } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
@@ -74,10 +76,14 @@ export async function startSlackHarness(
     PORT: "0",
     OUTBOX_DIR: outboxDir,
     ...env,
+    ...changed,
   });
+  const config = configFor({});
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
-  const app = await startSendgate(config, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false });
+  const start = (settings: Config) =>
+    startSendgate(settings, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false, webhooks: options.webhooks });
+  const app = await start(config);
   slack.connect(socket ? socket.transport : httpTransport(`${app.baseUrl}/slack/events`, SIGNING_SECRET));
   // Bolt's start() resolved on hello; this says the stand-in's socket holds that connection too.
   await socket?.connected();
@@ -107,8 +113,17 @@ export async function startSlackHarness(
       if (!open) throw new Error(`${user} has no modal open`);
       return open;
     },
+    async restart(changed = {}) {
+      await h.app.stop();
+      h.config = configFor(changed);
+      h.app = await start(h.config);
+      h.notifier = h.app.notifier;
+      h.deps = h.app.deps;
+      h.baseUrl = h.app.baseUrl;
+      if (!socket) slack.connect(httpTransport(`${h.app.baseUrl}/slack/events`, SIGNING_SECRET));
+    },
     async close() {
-      await app.stop();
+      await h.app.stop();
       await socket?.close();
       await running.close();
       await db.destroy();

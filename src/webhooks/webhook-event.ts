@@ -1,0 +1,88 @@
+import type { SendingEvent } from "../sendings/support/ports.js";
+
+/**
+ * What the system that handed a sending in is told about it: the Standard Webhooks payload shape,
+ * `{ type, timestamp, data }`, with `data.sendingId` always set. One type a change of the sending;
+ * Slack-only notes (approval reminders) are not webhook events.
+ */
+export type WebhookEventType =
+  | "sending.created"
+  | "sending.approval_added"
+  | "sending.approved"
+  | "sending.rejected"
+  | "sending.rescheduled"
+  | "sending.content_changed"
+  | "sending.started"
+  | "sending.paused"
+  | "sending.resumed"
+  | "sending.cancelled"
+  | "sending.completed";
+
+export interface WebhookPayload {
+  type: WebhookEventType;
+  /** When the change was recorded (ISO 8601). */
+  timestamp: string;
+  data: { sendingId: string } & Record<string, unknown>;
+}
+
+/** Whether an event is owed to webhook endpoints at all. */
+export function isWebhookEvent(event: SendingEvent): boolean {
+  return event.kind !== "reminder";
+}
+
+/** Who changed it, as the audit names them: a Slack user ID, `api:<name>`, `operator:<name>` or `sendgate`. */
+const by = (actor: string) => ({ by: actor });
+
+/** The payload for one recorded event; undefined for events that are not webhook events. */
+export function webhookPayloadOf(sendingId: string, event: SendingEvent, recordedAt: Date): WebhookPayload | undefined {
+  const payload = (type: WebhookEventType, data: Record<string, unknown> = {}): WebhookPayload => ({
+    type,
+    timestamp: recordedAt.toISOString(),
+    data: { sendingId, ...data },
+  });
+  switch (event.kind) {
+    case "created":
+      return payload("sending.created");
+    case "approved": {
+      const data = { ...by(event.by), approvals: event.approvals, required: event.required };
+      return event.scheduled ? payload("sending.approved", data) : payload("sending.approval_added", data);
+    }
+    case "rejected":
+      return payload("sending.rejected", { ...by(event.by), reason: event.reason });
+    case "rescheduled":
+      return payload("sending.rescheduled", { ...by(event.by), from: event.from.toISOString(), to: event.to.toISOString() });
+    case "content-changed":
+      return payload("sending.content_changed", {
+        ...by(event.by),
+        changed: event.changed,
+        approvalsWithdrawn: event.approvalsWithdrawn,
+      });
+    case "started":
+      return payload("sending.started", { total: event.progress.total, startedAt: event.progress.startedAt.toISOString() });
+    case "paused":
+      return payload("sending.paused", { ...by(event.by), automatic: false, reason: event.reason ?? null });
+    case "auto-paused":
+      return payload("sending.paused", { by: "sendgate", automatic: true, reason: event.reason });
+    case "late-launch":
+      return payload("sending.paused", {
+        by: "sendgate",
+        automatic: true,
+        reason: `The launch date (${event.launchAt.toISOString()}) passed long ago; it was paused instead of being sent late.`,
+      });
+    case "resumed":
+      return payload("sending.resumed", by(event.by));
+    case "cancelled":
+      return payload("sending.cancelled", {
+        ...by(event.by),
+        reason: event.reason,
+        prepared: event.prepared,
+        preparedCount: event.preparedCount,
+      });
+    case "completed": {
+      const { total, sent, failed, cancelled } = event.progress;
+      return payload("sending.completed", { total, sent, failed, cancelled });
+    }
+    case "reminder":
+      return undefined;
+  }
+}
