@@ -1,14 +1,17 @@
 import { createHmac } from "node:crypto";
 
 /**
- * How Slack reaches the app: interaction payloads and slash commands, each answered by the app's
- * acknowledgement. Over HTTP (signed POSTs to the request URL) here; Socket Mode implements the same.
+ * How Slack reaches the app: interaction payloads, slash commands and Events API callbacks, each
+ * answered by the app's acknowledgement. Over HTTP (signed POSTs to the request URL) here; Socket
+ * Mode implements the same.
  */
 export interface AppTransport {
   /** block_actions, view_submission, view_closed, block_suggestion: the payload, and the ack body back. */
   interactive(payload: Record<string, unknown>): Promise<Ack>;
   /** A slash command's form fields, and the ack body back. */
   slashCommand(fields: Record<string, string>): Promise<Ack>;
+  /** An Events API callback ({ type: "event_callback", event, … }); Slack ignores the ack's body. */
+  event(body: Record<string, unknown>): Promise<Ack>;
 }
 
 export interface Ack {
@@ -28,11 +31,11 @@ export function signSlackRequest(body: string, secret: string, timestamp = Math.
 
 /** Slack's side of HTTP mode: signed form posts to the app's request URL. */
 export function httpTransport(requestUrl: string, signingSecret: string): AppTransport {
-  async function post(body: string): Promise<Ack> {
+  async function post(body: string, contentType = "application/x-www-form-urlencoded"): Promise<Ack> {
     const started = Date.now();
     const res = await fetch(requestUrl, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", ...signSlackRequest(body, signingSecret) },
+      headers: { "content-type": contentType, ...signSlackRequest(body, signingSecret) },
       body,
     });
     const text = await res.text();
@@ -43,6 +46,8 @@ export function httpTransport(requestUrl: string, signingSecret: string): AppTra
   return {
     interactive: (payload) => post(`payload=${encodeURIComponent(JSON.stringify(payload))}`),
     slashCommand: (fields) => post(new URLSearchParams(fields).toString()),
+    // The Events API posts JSON, where interactions and commands are form-encoded.
+    event: (body) => post(JSON.stringify(body), "application/json"),
   };
 }
 

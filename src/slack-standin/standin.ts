@@ -379,6 +379,45 @@ export class SlackStandin {
     return reply;
   }
 
+  /**
+   * A person opens the app's Home tab (or its Messages tab): Slack tells the app with an
+   * app_home_opened event, carrying the Home view the person has when the app published one.
+   */
+  async openAppHome(user: string, tab: "home" | "messages" = "home"): Promise<void> {
+    if (!this.workspace.users.has(user)) throw new Error(`${user} is not in the workspace`);
+    const homeId = this.workspace.homes.get(user);
+    const home = homeId ? this.workspace.views.get(homeId) : undefined;
+    const eventTs = this.workspace.ts();
+    const event = {
+      type: "app_home_opened",
+      user,
+      channel: this.workspace.imWith(user).id,
+      tab,
+      event_ts: eventTs,
+      ...(home ? { view: this.api.viewJson(home) } : {}),
+    };
+    await this.deliverEvent(event, eventTs);
+  }
+
+  /** An Events API callback, as Slack wraps every event it sends an app. */
+  private async deliverEvent(event: Record<string, unknown>, eventTs: string) {
+    if (!this.transport) throw new Error("no app is connected to the stand-in");
+    const ws = this.workspace;
+    const body = {
+      token: "standin-verification-token",
+      team_id: ws.teamId,
+      api_app_id: ws.appId,
+      event,
+      type: "event_callback",
+      event_id: `Ev${ws.uniqueSuffix()}`,
+      event_time: Math.floor(Number(eventTs)),
+      authorizations: [{ enterprise_id: null, team_id: ws.teamId, user_id: ws.botUserId, is_bot: true, is_enterprise_install: false }],
+      is_ext_shared_channel: false,
+    };
+    const ack = await this.transport.event(body);
+    this.checkAckTime(`${String(event.type)} event`, ack.elapsedMs);
+  }
+
   // ---- response_url ----
 
   private issueResponseUrl(user: string, channel: string, original?: ResponseUrl["original"]) {

@@ -16,6 +16,10 @@ function scriptedApp(answers: { interactive?: (payload: Record<string, unknown>)
       seen.push(fields);
       return { body: answers.command?.(fields), elapsedMs: answers.elapsedMs ?? 5 };
     },
+    async event(body): Promise<Ack> {
+      seen.push(body);
+      return { body: undefined, elapsedMs: answers.elapsedMs ?? 5 };
+    },
   };
   return { transport, seen };
 }
@@ -180,6 +184,55 @@ describe("what people do, and what the stand-in checks in the app's answers", ()
     inTime.connect(scriptedApp({ elapsedMs: 3000 }).transport);
     await inTime.click("UANN", postCard(inTime), "sending.approve");
     expect(inTime.refusals).toEqual([]);
+  });
+});
+
+describe("the app's Home tab", () => {
+  const home = (text: string) => ({
+    type: "home",
+    blocks: [{ type: "section", text: { type: "mrkdwn", text }, accessory: { type: "button", action_id: "sending.pause", text: plain("Pause"), value: "snd_1" } }],
+  });
+
+  it("opening it sends app_home_opened: the person's direct message channel, the tab, and the Home view once the app published one", async () => {
+    const slack = workspace();
+    const app = scriptedApp({});
+    slack.connect(app.transport);
+    await slack.openAppHome("UANN");
+    const first = app.seen[0] as { type: string; api_app_id: string; team_id: string; event_id: string; event: Record<string, unknown> };
+    expect(first).toMatchObject({ type: "event_callback", api_app_id: slack.workspace.appId, team_id: slack.workspace.teamId });
+    expect(first.event_id).toMatch(/^Ev/);
+    expect(first.event).toMatchObject({ type: "app_home_opened", user: "UANN", tab: "home", channel: slack.workspace.imWith("UANN").id });
+    expect(first.event.view).toBeUndefined();
+
+    expect(slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify(home("Pending: 1")) }, TOKEN).body.ok).toBe(true);
+    await slack.openAppHome("UANN");
+    await slack.openAppHome("UANN", "messages");
+    const [, withView, messages] = app.seen as Array<{ event: { tab: string; view?: { id: string; type: string; blocks: unknown[] } } }>;
+    expect(withView!.event.view).toMatchObject({ id: slack.workspace.homes.get("UANN"), type: "home", blocks: home("Pending: 1").blocks });
+    expect(messages!.event.tab).toBe("messages");
+    await expect(slack.openAppHome("UNOBODY")).rejects.toThrow(/not in the workspace/);
+  });
+
+  it("a click on the Home tab comes from a view of type home, with a trigger and no response_url; only its owner can click it", async () => {
+    const slack = workspace();
+    const app = scriptedApp({});
+    slack.connect(app.transport);
+    slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify(home("In progress: 1")) }, TOKEN);
+    const viewId = slack.workspace.homes.get("UANN")!;
+    await slack.click("UANN", { viewId }, "sending.pause");
+    const payload = app.seen[0] as { container: { type: string; view_id: string }; view: { type: string }; trigger_id: string; response_url?: string };
+    expect(payload.container).toEqual({ type: "view", view_id: viewId });
+    expect(payload.view.type).toBe("home");
+    expect(payload.trigger_id).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
+    expect(payload.response_url).toBeUndefined();
+    await expect(slack.click("UBOB", { viewId }, "sending.pause")).rejects.toThrow(/UANN's screen/);
+  });
+
+  it("an app_home_opened acknowledged later than three seconds is a refusal", async () => {
+    const slack = workspace();
+    slack.connect(scriptedApp({ elapsedMs: 3001 }).transport);
+    await slack.openAppHome("UANN");
+    expect(slack.refusals).toMatchObject([{ where: "app_home_opened event", error: "operation_timeout" }]);
   });
 });
 

@@ -14,7 +14,7 @@ import { ACK_TIMEOUT_MS } from "../../src/slack-standin/standin.js";
 export interface SocketModeServer {
   /** A fresh single-use address, ws://127.0.0.1:PORT/link/?ticket=…: what apps.connections.open answers. */
   issueUrl(): string;
-  /** Interactions and slash commands as envelopes over the app's connection. */
+  /** Interactions, slash commands and events as envelopes over the app's connection. */
   transport: AppTransport;
   /** Resolves once an app holds an open connection and has been sent hello. */
   connected(timeoutMs?: number): Promise<void>;
@@ -39,7 +39,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-type EnvelopeType = "interactive" | "slash_commands";
+type EnvelopeType = "interactive" | "slash_commands" | "events_api";
 
 export async function startSocketModeServer(options: SocketModeOptions): Promise<SocketModeServer> {
   const ackTimeoutMs = options.ackTimeoutMs ?? 2 * ACK_TIMEOUT_MS;
@@ -138,6 +138,7 @@ export async function startSocketModeServer(options: SocketModeOptions): Promise
     transport: {
       interactive: (payload) => deliver("interactive", payload),
       slashCommand: (fields) => deliver("slash_commands", fields),
+      event: (body) => deliver("events_api", body),
     },
     connected(timeoutMs = 5000) {
       if (greeted.some((ws) => ws.readyState === ws.OPEN)) return Promise.resolve();
