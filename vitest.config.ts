@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The fault suite runs on its own, one case at a time: npm run test:faults (vitest.faults.config.ts).
+    exclude: [...configDefaults.exclude, "test/faults/**"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     testTimeout: 30_000,
