@@ -18,7 +18,7 @@ export interface SendingListItem {
   requestedBy: string;
   recipientCount: number;
   updatedAt: Date;
-  /** Delivered and failed so far, for the in-progress list. */
+  /** Delivered and failed so far (in-progress), or in the end (recent). */
   sent: number;
   failed: number;
 }
@@ -47,7 +47,8 @@ export async function listSendings(db: Database, list: SendingListName, page = 1
       select: { id: true, name: true, status: true, launchAt: true, requestedBy: true, recipientCount: true, updatedAt: true },
     }),
   ]);
-  const progress = list === "in-progress" && rows.length > 0 ? await deliveryCounts(db, rows.map((r) => r.id)) : new Map();
+  const counted = list === "in-progress" || list === "recent";
+  const progress = counted && rows.length > 0 ? await deliveryCounts(db, rows.map((r) => r.id)) : new Map();
   return {
     list,
     page: safePage,

@@ -16,8 +16,8 @@ const titles: Record<SendingListName, string> = {
   recent: "Recently finished",
 };
 
-/** The seed's "Sendings in progress" icons: pause or resume, and cancel. */
-function deliveryControls(item: { id: string; status: string }): types.Button[] {
+/** The seed's "Sendings in progress" icons: pause or resume, and cancel (the /sendings list and the Home tab). */
+export function deliveryControls(item: { id: string; status: string }): types.Button[] {
   const button = (text: string, actionId: string, style?: "primary" | "danger"): types.Button => ({
     type: "button",
     text: plain(text, Limits.buttonText),
