@@ -25,6 +25,8 @@ import { createApproverDirectory } from "./slack/approver-directory.js";
 import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
 import type { SlackDeps } from "./slack/deps.js";
 import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
+import { createHomeTabs } from "./slack/home-tabs.js";
+import { createOutageReporter } from "./slack/outage-reporter.js";
 import { createPlayground, type Playground } from "./playground/playground.js";
 import { createWebhookStore, syncWebhookEndpoints } from "./db/webhook-store.js";
 import { createWebhookDispatcher, type WebhookDispatcherOptions, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
@@ -123,7 +125,25 @@ export async function startSendgate(configured: Config, options: StartOptions): 
           ...options.webhooks,
         })
       : undefined;
+  const approvers = createApproverDirectory(slack.client, config.approval.approvers, log);
+  const policy = { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval };
+  // One outage report for every Slack call sendgate makes on its own (cards, threads, Home tabs).
+  const outage = createOutageReporter(log);
+  // Home tabs refresh on the progress interval's rhythm: a few seconds after a change, ten times that for figures.
+  const homeInterval = options.progressIntervalMs ?? 3000;
+  const home = createHomeTabs({
+    client: slack.client,
+    deps: { db, approvers, policy },
+    log,
+    clock,
+    outage,
+    changeDelayMs: homeInterval,
+    progressDelayMs: homeInterval * 10,
+    retryDelayMs: homeInterval * 10,
+  });
   const slackNotifier = createSlackNotifier({
+    home,
+    outage,
     outbox: createOutboxStore(db),
     owner,
     analyzer,
@@ -157,8 +177,9 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     analyzer,
     views,
     unsubscribeUrl: config.mail.unsubscribeUrl,
-    approvers: createApproverDirectory(slack.client, config.approval.approvers, log),
-    policy: { requiredApprovals: config.approval.requiredApprovals, allowSelfApproval: config.approval.allowSelfApproval },
+    approvers,
+    policy,
+    home,
     previewLinks: publicUrl
       ? {
           url: (sendingId, recipientId) =>

@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics.js";
 import type { SlackDeps } from "./deps.js";
 import { registerActions } from "./listeners/actions/index.js";
 import { registerCommands } from "./listeners/commands/index.js";
+import { registerEvents } from "./listeners/events/index.js";
 import { registerViews } from "./listeners/views/index.js";
 
 export interface SlackApp {
@@ -133,4 +134,5 @@ export function registerListeners(app: App, deps: SlackDeps) {
   registerActions(app, deps);
   registerViews(app, deps);
   registerCommands(app, deps);
+  registerEvents(app, deps);
 }

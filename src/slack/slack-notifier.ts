@@ -6,7 +6,8 @@ import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
 import { escapeMrkdwn, mention, safeMrkdwn, slackDate } from "./format.js";
-import { createOutageReporter, isSlackUnreachable } from "./outage-reporter.js";
+import { createOutageReporter, isSlackUnreachable, type OutageReporter } from "./outage-reporter.js";
+import type { HomeTabs } from "./home-tabs.js";
 import { createOutboxDispatcher } from "../sendings/support/outbox-dispatcher.js";
 import type { SendingAnalyzer } from "../sendings/support/current-analysis.js";
 
@@ -26,6 +27,10 @@ export interface SlackNotifierOptions {
   outbox: OutboxStore;
   /** This process, as the claim on a sending's outbox records it. */
   owner: string;
+  /** The Home tabs people opened, refreshed after changes and as delivery moves. */
+  home?: HomeTabs;
+  /** Shared with the Home tabs, so that a Slack outage is reported once for both. */
+  outage?: OutageReporter;
 }
 
 export interface SlackNotifier extends SendingNotifier {
@@ -56,7 +61,8 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   const cardInterval = interval * 5;
   const lastCardAt = new Map<string, number>();
 
-  const outage = createOutageReporter(log);
+  const outage = options.outage ?? createOutageReporter(log);
+  const home = options.home;
 
   /** One sending's Slack calls run one after another (outbox deliveries and progress alike); different sendings do not wait. */
   function serialize<T>(sendingId: string, work: () => Promise<T>): Promise<T> {
@@ -177,11 +183,13 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
       if (!changeOptions?.recorded) await options.outbox.record(sendingId, event);
       // Not awaited: whoever made the change (an API caller, a click) never waits on Slack, which may hang.
       void dispatcher.wake();
+      home?.sendingChanged();
     },
 
     deliveryProgress(sendingId, progress) {
       // Coalesced: at most one Slack update per interval per sending, always with the latest figures.
       pendingProgress.set(sendingId, progress);
+      home?.progressed();
       if (progressTimers.has(sendingId)) return;
       const wait = Math.max(0, (lastProgressAt.get(sendingId) ?? 0) + interval - Date.now());
       const timer = setTimeout(() => flushProgress(sendingId), wait);
@@ -205,9 +213,11 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
     async flush() {
       await dispatcher.wake();
       while (queues.size > 0) await Promise.all([...queues.values()]);
+      await home?.flush();
     },
 
     async close() {
+      await home?.close();
       await dispatcher.stop();
       for (const timer of progressTimers.values()) clearTimeout(timer);
       progressTimers.clear();
