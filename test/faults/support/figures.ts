@@ -106,10 +106,16 @@ export function reportCase(row: CaseRow) {
 export function formatRecovery(values: readonly number[]): string {
   if (values.length === 0) return "-";
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  if (values.length === 1) return seconds(values[0]!);
+  if (values.length <= 3) return values.map(seconds).join(", ");
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   return `median ${seconds(median)}, max ${seconds(sorted.at(-1)!)}`;
+}
+
+/** "0", or "3, all in flight at a fault" / "3, 2 in flight at a fault" when the case could tell. */
+function formatDuplicates(row: CaseRow): string {
+  if (row.duplicates === 0 || row.inFlight === undefined) return String(row.duplicates);
+  return `${row.duplicates}, ${row.inFlight === row.duplicates ? "all" : row.inFlight} in flight at a fault`;
 }
 
 /** The suite's table, in Markdown: the README's "Reliability" section quotes it. */
@@ -120,7 +126,7 @@ export function formatTable(rows: readonly CaseRow[]): string {
     ...rows.map(
       (row) =>
         `| ${row.case} | ${row.runs} | ${row.delivered.toLocaleString("en-US")} of ${row.recipients.toLocaleString("en-US")} | ${row.lost} | ` +
-        `${row.duplicates}${row.inFlight === undefined ? "" : ` (in flight: ${row.inFlight})`} | ${row.messageIdsKept ? "yes" : "NO"} | ${formatRecovery(row.recoveryMs)} |`,
+        `${formatDuplicates(row)} | ${row.messageIdsKept ? "yes" : "NO"} | ${formatRecovery(row.recoveryMs)} |`,
     ),
   ];
   return lines.join("\n");
