@@ -99,9 +99,12 @@ export function createHomeTabs(options: HomeTabsOptions): HomeTabs {
   }
 
   /** One person's publishes go out one after another, so an older view never lands on a newer one. */
-  function serialize(userId: string, work: () => Promise<void>): Promise<void> {
+  function serialize<T>(userId: string, work: () => Promise<T>): Promise<T> {
     const result = (userQueues.get(userId) ?? Promise.resolve()).then(work);
-    const settled = result.catch(() => undefined);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
     userQueues.set(userId, settled);
     void settled.finally(() => {
       if (userQueues.get(userId) === settled) userQueues.delete(userId);
@@ -152,19 +155,20 @@ export function createHomeTabs(options: HomeTabsOptions): HomeTabs {
   }
 
   /**
-   * Builds and publishes one person's tab as of change `asOf`; `lists` are shared by a refresh. Throws
-   * only when Slack is unreachable (the caller stops and retries later); a refusal is logged.
+   * Builds one person's tab as of change `asOf` (`lists` are shared by a refresh) and publishes it
+   * unless Slack already shows the same; resolves to whether Slack was called. Throws only when Slack
+   * is unreachable (the caller stops and retries later); a refusal is logged.
    */
-  function publish(userId: string, asOf: number, lists?: HomeLists): Promise<void> {
+  function publish(userId: string, asOf: number, lists?: HomeLists): Promise<boolean> {
     return serialize(userId, async () => {
       const viewer = viewers.get(userId);
-      if (!viewer) return;
-      // A view at least as fresh went out meanwhile (the person opened the tab during the refresh).
-      if (lists && viewer.shownVersion >= asOf) return;
+      // Forgotten meanwhile, or a view at least as fresh went out (the person opened the tab during the refresh).
+      if (!viewer || (lists && viewer.shownVersion >= asOf)) return false;
       const overview = await loadHomeOverview(deps, userId, lists);
       const view = buildHomeTab(overview, { userId, now: clock.now() }, await cardLinks(overview));
       const digest = createHash("sha256").update(JSON.stringify(view)).digest("base64url");
-      if (viewer.digest !== digest) {
+      const changed = viewer.digest !== digest;
+      if (changed) {
         try {
           await client.views.publish({ user_id: userId, view });
           outage.succeeded();
@@ -181,6 +185,7 @@ export function createHomeTabs(options: HomeTabsOptions): HomeTabs {
         viewer.digest = digest;
       }
       viewer.shownVersion = Math.max(viewer.shownVersion, asOf);
+      return changed;
     });
   }
 
@@ -194,34 +199,29 @@ export function createHomeTabs(options: HomeTabsOptions): HomeTabs {
       .sort(([, a], [, b]) => a.shownVersion - b.shownVersion)
       .map(([userId]) => userId);
     if (stale.length === 0) return;
+    // When the budget runs out, the rest wait until it holds one publish again.
+    const untilAffordable = () => Math.max(changeDelayMs, Math.ceil((Math.max(0, 1 - tokens) * 60_000) / perMinute));
     refill();
-    const affordable = Math.min(stale.length, Math.max(0, Math.floor(tokens)));
-    if (affordable === 0) {
-      schedule(Math.max(changeDelayMs, Math.ceil(((1 - tokens) * 60_000) / perMinute)));
-      return;
-    }
+    if (tokens < 1) return schedule(untilAffordable());
     let lists: HomeLists;
     try {
       lists = await loadHomeLists(deps);
     } catch (error) {
       log.error({ err: error }, "reading the Home tab's lists failed");
-      schedule(retryDelayMs);
-      return;
+      return schedule(retryDelayMs);
     }
-    for (const userId of stale.slice(0, affordable)) {
+    for (const userId of stale) {
       if (closed) return;
-      tokens -= 1;
+      refill();
+      if (tokens < 1) return schedule(untilAffordable());
       try {
-        await publish(userId, asOf, lists);
+        // A tab that did not change costs nothing of the budget.
+        if (await publish(userId, asOf, lists)) tokens -= 1;
       } catch (error) {
-        if (isSlackUnreachable(error)) {
-          schedule(retryDelayMs);
-          return;
-        }
+        if (isSlackUnreachable(error)) return schedule(retryDelayMs);
         log.error({ err: error, userId }, "refreshing the Home tab failed");
       }
     }
-    if (affordable < stale.length) schedule(Math.max(changeDelayMs, Math.ceil((Math.max(0, 1 - tokens) * 60_000) / perMinute)));
   }
 
   return {
@@ -235,11 +235,14 @@ export function createHomeTabs(options: HomeTabsOptions): HomeTabs {
       refill();
       tokens -= 1;
       return track(
-        publish(userId, version).catch((error: unknown) => {
-          // Published once Slack answers again (unreachable), or at the next change.
-          if (isSlackUnreachable(error)) schedule(retryDelayMs);
-          else log.error({ err: error, userId }, "publishing the Home tab failed");
-        }),
+        publish(userId, version).then(
+          () => undefined,
+          (error: unknown) => {
+            // Published once Slack answers again (unreachable), or at the next change.
+            if (isSlackUnreachable(error)) schedule(retryDelayMs);
+            else log.error({ err: error, userId }, "publishing the Home tab failed");
+          },
+        ),
       );
     },
 
