@@ -7,7 +7,9 @@ export const emailAddress = z
   .string({ message: "must be an e-mail address" })
   .trim()
   .toLowerCase()
-  .pipe(z.email({ message: "is not a valid e-mail address" }));
+  .pipe(z.email({ message: "is not a valid e-mail address" }))
+  // The JSON Schema of the input shows the string before the check; this keeps what it must be.
+  .meta({ format: "email" });
 
 /** How large a recipient's variables may be: RECIPIENT_VARS_MAX_DEPTH and RECIPIENT_VARS_MAX_BYTES. */
 export interface RecipientVarsLimits {
@@ -26,10 +28,25 @@ export const DEFAULT_RECIPIENT_VARS_LIMITS: RecipientVarsLimits = { maxDepth: 8,
  * and never becomes a prototype.
  */
 export function recipientVars(limits: RecipientVarsLimits = DEFAULT_RECIPIENT_VARS_LIMITS) {
-  return z.custom<Record<string, unknown>>().superRefine((vars, ctx) => {
-    const problem = varsProblem(vars, limits);
-    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
-  });
+  return (
+    z
+      .custom<Record<string, unknown>>()
+      // zod has no JSON Schema for a custom check: the API document says what it accepts. Registered on
+      // this schema itself, which the checked one below inherits it from (.meta would describe a copy).
+      .register(z.globalRegistry, {
+        type: "object",
+        // Said outright: client generators read an object without it as one with no properties.
+        additionalProperties: true,
+        description:
+          `Personalization variables: any JSON object (strings, numbers, booleans, null, nested objects and lists), ` +
+          `at most ${limits.maxDepth} levels deep and ${limits.maxBytes} bytes as JSON.`,
+        examples: [{ firstName: "Ann", picks: [{ title: "Salt", url: "https://example.com/salt" }] }],
+      })
+      .superRefine((vars, ctx) => {
+        const problem = varsProblem(vars, limits);
+        if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+      })
+  );
 }
 
 type IssuePath = (string | number)[];
@@ -81,6 +98,13 @@ export const slackUserId = z
   .string({ message: "must be a Slack user ID" })
   .regex(/^[UW][A-Z0-9]{2,}$/, "must be a Slack user ID such as U0123ABCD");
 
+/** How the API document shows a launch date (its JSON Schema would otherwise be the string before the checks). */
+export const LAUNCH_AT_DOC = {
+  type: "string",
+  format: "date-time",
+  description: 'ISO 8601 with a time-zone offset ("2026-12-01T09:00:00+01:00" or "…Z"), in the future.',
+} as const;
+
 /** A date with its offset: "2026-12-01T09:00:00+01:00" or "…Z"; a bare local time is ambiguous and refused. */
 const launchAt = (now: () => Date) =>
   z
@@ -92,7 +116,8 @@ const launchAt = (now: () => Date) =>
       }),
     )
     .transform((value) => new Date(value))
-    .refine((date) => date.getTime() > now().getTime(), { message: "must be in the future" });
+    .refine((date) => date.getTime() > now().getTime(), { message: "must be in the future" })
+    .meta(LAUNCH_AT_DOC);
 
 /** A Handlebars template that must compile; an error names the part and the line ("html, line 30: `{{#if vip}}` opened here is never closed"). */
 const template = (part: TemplatePart, empty: string) =>

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
-import type { SendingStatus } from "../../domain/sending-status.js";
+import { allStatuses, type SendingStatus } from "../../domain/sending-status.js";
 import type { Analysis, CheckId } from "../../mail/analysis/index.js";
+import type { AsJson, SameType } from "./as-json.js";
 import type { SendingRevision } from "./content-change.js";
 import { errorChecks, warningChecks, type SendingAnalyzer } from "./current-analysis.js";
-import { issuesOf, sendingInputSchema, slackUserId } from "./sending-input.js";
+import { issuesOf, LAUNCH_AT_DOC, sendingInputSchema, slackUserId } from "./sending-input.js";
 
 /** A sending as the intake API shows it (`GET /api/sendings/:id`) and takes it back whole (`PUT`). */
 
@@ -48,6 +49,78 @@ export interface SendingState {
   startedAt: Date | null;
   finishedAt: Date | null;
 }
+
+/** Every check the analysis makes, for the API document; the compiler says when one is missing. */
+const CHECK_IDS = [
+  "template-errors",
+  "recipients",
+  "missing-variables",
+  "unknown-variables",
+  "invalid-addresses",
+  "duplicate-addresses",
+  "html-size",
+  "unsubscribe",
+  "links",
+  "image-alt",
+  "subject-empty",
+  "subject-length",
+  "subject-caps",
+  "text-part",
+  "dkim-alignment",
+] as const satisfies readonly CheckId[];
+const _everyCheck: [Exclude<CheckId, (typeof CHECK_IDS)[number]>] extends [never] ? true : false = true;
+
+const count = z.int().nonnegative();
+/** A date-time as JSON.stringify writes a Date: UTC, with milliseconds. */
+const instant = z.iso.datetime();
+
+/** AnalysisSummary as the API answers it. */
+export const analysisSummaryJson = z.strictObject({
+  errors: count,
+  warnings: count,
+  passed: count,
+  findings: z
+    .array(z.strictObject({ id: z.enum(CHECK_IDS), severity: z.enum(["error", "warning"]), title: z.string(), evidence: z.string() }))
+    .describe("Errors first, then warnings; passed checks are only counted."),
+});
+
+/** SendingState as the API answers it (`GET /api/sendings/:id`), and as PUT takes it back. */
+export const sendingStateJson = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(allStatuses),
+  statusNote: z.string().nullable().describe("Why it is in its status, when that needs saying (the cause of an automatic pause)."),
+  subject: z.string(),
+  from: z.strictObject({ name: z.string().nullable(), email: z.string() }),
+  replyTo: z.string().nullable(),
+  html: z.string(),
+  text: z.string().nullable(),
+  launchAt: instant,
+  requestedBy: z.string(),
+  contentHash: z.string(),
+  recipientCount: count,
+  recipients: z
+    .strictObject({ QUEUED: count, PREPARED: count, SENT: count, FAILED: count, CANCELLED: count })
+    .describe("How many recipients are in each delivery state."),
+  approvals: count.describe("Approvals on the current content; earlier ones were withdrawn by a content change."),
+  decisions: z.array(
+    z.strictObject({
+      kind: z.enum(["APPROVAL", "REJECTION"]),
+      userId: z.string(),
+      reason: z.string().nullable(),
+      at: instant,
+      current: z.boolean().describe("Given on the current content."),
+    }),
+  ),
+  analysis: analysisSummaryJson,
+  createdAt: instant,
+  updatedAt: instant,
+  startedAt: instant.nullable(),
+  finishedAt: instant.nullable(),
+});
+
+const _stateSchemaMatches: SameType<z.output<typeof sendingStateJson>, AsJson<SendingState>> = true;
+const _recipientStatusesMatch: SameType<keyof z.output<typeof sendingStateJson>["recipients"], RecipientStatus> = true;
 
 export function summarizeAnalysis(analysis: Analysis): AnalysisSummary {
   const findings = (checks: Analysis["checks"], severity: "error" | "warning") =>
@@ -113,11 +186,17 @@ const READ_ONLY_FIELDS = (Object.keys(FIELD_ROLES) as (keyof typeof FIELD_ROLES)
 
 const REQUIRED = "is required: PUT takes the whole sending, as GET returns it (PATCH changes some fields)";
 
-/** A field PUT needs: left out, it is named as missing rather than as of the wrong type. */
+/**
+ * A field PUT needs: left out, it is named as missing rather than as of the wrong type. The check is a
+ * transform in front of the field's schema, which lets the JSON Schema of the input show that schema.
+ */
 const required = <T extends z.ZodType>(schema: T) =>
   z
-    .unknown()
-    .refine((value): boolean => value !== undefined, { message: REQUIRED, abort: true })
+    .transform((value: unknown, ctx): unknown => {
+      if (value !== undefined) return value;
+      ctx.issues.push({ code: "custom", message: REQUIRED, input: value });
+      return z.NEVER;
+    })
     .pipe(schema);
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -167,30 +246,39 @@ function readOnly(field: ReadOnlyField, current: unknown, sendingId: string) {
  * A launch date left as it is may lie in the past (the sending waited for approval past it); a new
  * one must be in the future, as everywhere else.
  */
-function launchAtField(launchAt: { safeParse(value: unknown): z.ZodSafeParseResult<Date> }, current: Date) {
+function launchAtField(launchAt: { safeParse(value: unknown): z.ZodSafeParseResult<Date> }, current: Date | undefined) {
   const withOffset = z.iso.datetime({ offset: true });
-  return z.unknown().transform((value, ctx) => {
-    if (typeof value === "string" && withOffset.safeParse(value).success && Date.parse(value) === current.getTime()) return current;
-    const parsed = launchAt.safeParse(value);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
-    return z.NEVER;
-  });
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      if (current && typeof value === "string" && withOffset.safeParse(value).success && Date.parse(value) === current.getTime()) return current;
+      const parsed = launchAt.safeParse(value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+      return z.NEVER;
+    })
+    .meta({ ...LAUNCH_AT_DOC, description: `${LAUNCH_AT_DOC.description} Sent back as GET returned it, it may lie in the past.` });
 }
+
+/** How the API document shows a read-only field: as GET shows it, to be sent back unchanged or left out. */
+const documentedReadOnly = (field: ReadOnlyField) =>
+  sendingStateJson.shape[field].meta({ readOnly: true, description: "Read-only: send it back as GET returned it, or leave it out." }).optional();
 
 /**
  * The body of `PUT /api/sendings/:id`: the sending as GET returns it, whole. The content fields
  * replace what is stored (`replyTo`, `text` and the sender's name left out or null are removed);
  * the read-only fields may be sent back unchanged or left out; `changedBy` names the Slack user
  * behind the change, if any. Recipients are not replaced: they are appended as NDJSON.
+ *
+ * Without `current` it is the body as the API document shows it: read-only fields are then only
+ * checked for their form, since there is nothing stored to compare them with.
  */
-export function sendingRepresentationSchema(now: () => Date, current: SendingState) {
+export function sendingRepresentationSchema(now: () => Date, current?: SendingState) {
   const input = sendingInputSchema(now).shape;
-  const currentJson = JSON.parse(JSON.stringify(current)) as Record<ReadOnlyField, unknown>;
-  const readOnlyFields = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, readOnly(field, currentJson[field], current.id)])) as Record<
-    ReadOnlyField,
-    ReturnType<typeof readOnly>
-  >;
+  const currentJson = JSON.parse(JSON.stringify(current ?? {})) as Record<ReadOnlyField, unknown>;
+  const readOnlyFields = Object.fromEntries(
+    READ_ONLY_FIELDS.map((field): [ReadOnlyField, z.ZodType] => [field, current ? readOnly(field, currentJson[field], current.id) : documentedReadOnly(field)]),
+  ) as Record<ReadOnlyField, z.ZodType>;
   return z
     .strictObject({
       name: required(input.name),
@@ -199,7 +287,7 @@ export function sendingRepresentationSchema(now: () => Date, current: SendingSta
       replyTo: input.replyTo.unwrap().nullable().optional(),
       html: required(input.html),
       text: input.text.unwrap().nullable().optional(),
-      launchAt: required(launchAtField(input.launchAt, current.launchAt)),
+      launchAt: required(launchAtField(input.launchAt, current?.launchAt)),
       changedBy: slackUserId.optional(),
       ...readOnlyFields,
     })
