@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
+import { allStatuses } from "../domain/sending-status.js";
 import { cancelSending } from "../sendings/cancel-sending.js";
-import { findSendings } from "../sendings/find-sendings.js";
+import { FIND_LIMIT_DEFAULT, FIND_LIMIT_MAX, findSendings } from "../sendings/find-sendings.js";
 import { pauseSending } from "../sendings/pause-sending.js";
 import { REASON_MAX_LENGTH } from "../sendings/reject-sending.js";
 import { resumeSending } from "../sendings/resume-sending.js";
@@ -10,9 +11,14 @@ import type { ControlDeps, UseCaseDeps } from "../sendings/support/deps.js";
 import type { ApproverDirectory } from "../sendings/support/ports.js";
 import { invalidInput } from "../sendings/support/sending-input.js";
 import { readJsonBody, requireContentType } from "./body.js";
+import { cancelledJson, pausedJson, resumedJson, sendingListJson } from "./response-schemas.js";
 import type { Route } from "./router.js";
 
 const JSON_TYPES = ["application/json"];
+
+const TAG = "Operator";
+const SENDING_ID = { id: "The sending's id (snd_…)." };
+const NOT_FOUND = "No sending has this id.";
 
 const reason = z.string().trim().min(1, "is empty; say why, or leave it out").max(REASON_MAX_LENGTH, `must be at most ${REASON_MAX_LENGTH} characters`);
 
@@ -55,6 +61,23 @@ export function operatorRoutes(intake: UseCaseDeps & { config: Config }): Route[
       method: "GET",
       pattern: "/api/sendings",
       auth: "operator",
+      doc: {
+        operationId: "listSendings",
+        summary: "List sendings, newest first, a page at a time",
+        description: "With their recipient counts by delivery state: enough to decide what to pause or cancel. The order holds while statuses and counts move.",
+        tag: TAG,
+        query: {
+          status: {
+            schema: z.array(z.enum(allStatuses)),
+            explode: false,
+            description: "Only sendings in these statuses, comma-separated (?status=SENDING,PAUSED; repeating the parameter works too, any case). All when left out.",
+          },
+          limit: { schema: z.int().min(1).max(FIND_LIMIT_MAX).default(FIND_LIMIT_DEFAULT), description: "How many sendings a page." },
+          cursor: { schema: z.string(), description: "The `next` of the previous page." },
+        },
+        answers: { 200: { description: "A page of sendings, and where the next one starts.", json: { name: "SendingList", schema: sendingListJson } } },
+        refusals: { VALIDATION: "A status that does not exist, a limit out of range, or a cursor this list did not give." },
+      },
       async handle({ url }) {
         const statuses = url.searchParams.getAll("status");
         const found = await findSendings(deps, {
@@ -70,36 +93,72 @@ export function operatorRoutes(intake: UseCaseDeps & { config: Config }): Route[
       method: "POST",
       pattern: "/api/sendings/:id/pause",
       auth: "operator",
+      doc: {
+        operationId: "pauseSending",
+        summary: "Pause a delivery",
+        description: "No more messages go to the mail server; the few already in its hands finish. The Slack thread tells who paused it, and why.",
+        tag: TAG,
+        params: SENDING_ID,
+        body: { types: JSON_TYPES, json: { name: "PauseRequest", schema: pauseBody }, required: false },
+        answers: { 200: { description: "Paused.", json: { name: "Paused", schema: pausedJson } } },
+        refusals: { VALIDATION: "The body does not parse.", NOT_FOUND, INVALID_STATE: "The sending is not delivering (the body names its status)." },
+      },
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const body = parseBody(pauseBody, await readJsonBody(req, bodyLimit, { whenEmpty: {} }), "pause request");
         const sendingId = params.id ?? "";
         const { status } = await pauseSending(deps, { sendingId, actor: operatorActor(tokenName), reason: body.reason });
-        return { status: 200, body: { id: sendingId, status } };
+        return { status: 200, body: { id: sendingId, status } satisfies z.output<typeof pausedJson> };
       },
     },
     {
       method: "POST",
       pattern: "/api/sendings/:id/resume",
       auth: "operator",
+      doc: {
+        operationId: "resumeSending",
+        summary: "Resume a paused delivery",
+        description: "Delivery continues where it stopped: what was prepared goes first.",
+        tag: TAG,
+        params: SENDING_ID,
+        body: { types: JSON_TYPES, json: { name: "ResumeRequest", schema: resumeBody }, required: false },
+        answers: { 200: { description: "Delivering again.", json: { name: "Resumed", schema: resumedJson } } },
+        refusals: { VALIDATION: "The body does not parse.", NOT_FOUND, INVALID_STATE: "The sending is not paused (the body names its status)." },
+      },
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         parseBody(resumeBody, await readJsonBody(req, bodyLimit, { whenEmpty: {} }), "resume request");
         const sendingId = params.id ?? "";
         const { status } = await resumeSending(deps, { sendingId, actor: operatorActor(tokenName) });
-        return { status: 200, body: { id: sendingId, status } };
+        return { status: 200, body: { id: sendingId, status } satisfies z.output<typeof resumedJson> };
       },
     },
     {
       method: "POST",
       pattern: "/api/sendings/:id/cancel",
       auth: "operator",
+      doc: {
+        operationId: "cancelSending",
+        summary: "Cancel a sending",
+        description:
+          "Pending, scheduled, delivering or paused. The recipients not prepared yet are cancelled; `prepared` says whether the messages " +
+          "already prepared are dropped or still delivered.",
+        tag: TAG,
+        params: SENDING_ID,
+        body: { types: JSON_TYPES, json: { name: "CancelRequest", schema: cancelBody }, required: true },
+        answers: { 200: { description: "Cancelled: how many recipients it spared and what became of the prepared messages.", json: { name: "Cancelled", schema: cancelledJson } } },
+        refusals: {
+          VALIDATION: "The body lacks reason or prepared, or does not parse.",
+          NOT_FOUND,
+          INVALID_STATE: "The sending is finished already (the body names its status).",
+        },
+      },
       async handle({ req, params, tokenName }) {
         requireContentType(req, JSON_TYPES, true);
         const body = parseBody(cancelBody, await readJsonBody(req, bodyLimit), "cancel request");
         const sendingId = params.id ?? "";
         const result = await cancelSending(deps, { sendingId, actor: operatorActor(tokenName), reason: body.reason, prepared: body.prepared });
-        return { status: 200, body: { id: sendingId, status: "CANCELLED", ...result } };
+        return { status: 200, body: { id: sendingId, status: "CANCELLED", ...result } satisfies z.output<typeof cancelledJson> };
       },
     },
   ];

@@ -36,6 +36,8 @@ export function previewRoutes(deps: PreviewRouteDeps): Route[] {
     {
       method: "GET",
       pattern: "/preview/:sendingId/:recipientId",
+      // Links sendgate signs for approvers in Slack; nobody builds one from the document.
+      doc: { notInApi: "Signed, expiring links to a recipient's HTML, made for approvers in Slack: never built by a client." },
       raw: (req, res) => void servePreview(deps, req, res),
     },
   ];

@@ -7,8 +7,12 @@ import { apiRoutes } from "./api-routes.js";
 import { createAccessCheck } from "./auth.js";
 import { HttpError, toErrorResponse } from "./errors.js";
 import { createMetrics, type Metrics } from "../metrics.js";
+import type { SameType } from "../sendings/support/as-json.js";
+import { createOpenApiDocument } from "./openapi.js";
 import { operatorRoutes } from "./operator-routes.js";
+import { healthJson, openApiDocumentJson, readinessJson } from "./response-schemas.js";
 import { matchRoute, type Reply, type Route } from "./router.js";
+import type { z } from "zod";
 
 export interface HttpDeps extends IntakeDeps {
   config: Config;
@@ -38,16 +42,44 @@ export function configureServer(server: Server): Server {
   return server;
 }
 
-/** Every route of the one server, as a request listener. */
-export function createHttpHandler(deps: HttpDeps): RequestListener {
-  const metrics = deps.metrics ?? createMetrics({ sendingsByStatus: () => countSendingsByStatus(deps), preparedMessages: () => countPreparedMessages(deps) });
+export const OPENAPI_PATH = "/api/openapi.json";
+
+/**
+ * Every route the server answers, the API document's own included. The document is made from this
+ * table once, here, and served as made.
+ */
+export function serverRoutes(deps: HttpDeps, metrics: Metrics): Route[] {
   const routes: Route[] = [
-    ...(deps.slackListener ? [{ method: "POST", pattern: "/slack/events", raw: deps.slackListener }] : []),
+    ...(deps.slackListener
+      ? [{ method: "POST", pattern: "/slack/events", doc: { notInApi: "Slack's own: events, interactivity and slash commands, signed by Slack and answered by Bolt." }, raw: deps.slackListener }]
+      : []),
     ...apiRoutes(deps, metrics),
     ...operatorRoutes(deps),
     ...healthRoutes(deps, metrics),
     ...(deps.extraRoutes ?? []),
   ];
+  let documentText = "";
+  routes.push({
+    method: "GET",
+    pattern: OPENAPI_PATH,
+    auth: false,
+    doc: {
+      operationId: "getOpenApiDocument",
+      summary: "This document",
+      description: "The OpenAPI 3.1 document of the API, made from the schemas the routes read and answer with; a client generator takes it as it is.",
+      tag: "Service",
+      answers: { 200: { description: "The document.", json: { name: "OpenApiDocument", schema: openApiDocumentJson } } },
+    },
+    handle: async () => ({ status: 200, body: documentText, contentType: "application/json; charset=utf-8" }),
+  });
+  documentText = JSON.stringify(createOpenApiDocument(routes));
+  return routes;
+}
+
+/** Every route of the one server, as a request listener. */
+export function createHttpHandler(deps: HttpDeps): RequestListener {
+  const metrics = deps.metrics ?? createMetrics({ sendingsByStatus: () => countSendingsByStatus(deps), preparedMessages: () => countPreparedMessages(deps) });
+  const routes = serverRoutes(deps, metrics);
   const authorize = createAccessCheck(deps.config.http);
 
   return (req, res) => {
@@ -114,20 +146,43 @@ function drainThenClose(req: IncomingMessage) {
   req.resume();
 }
 
+const _databases: SameType<z.output<typeof readinessJson>["database"], HttpDeps["db"]["provider"]> = true;
+
 function healthRoutes(deps: HttpDeps, metrics: Metrics): Route[] {
+  const readiness = { name: "Readiness", schema: readinessJson };
   return [
-    { method: "GET", pattern: "/healthz", auth: false, handle: async () => ({ status: 200, body: { status: "ok" } }) },
+    {
+      method: "GET",
+      pattern: "/healthz",
+      auth: false,
+      doc: {
+        operationId: "getHealth",
+        summary: "Liveness",
+        tag: "Service",
+        answers: { 200: { description: "The process answers.", json: { name: "Health", schema: healthJson } } },
+      },
+      handle: async () => ({ status: 200, body: { status: "ok" } satisfies z.output<typeof healthJson> }),
+    },
     {
       method: "GET",
       pattern: "/readyz",
       auth: false,
+      doc: {
+        operationId: "getReadiness",
+        summary: "Readiness: the database answers",
+        tag: "Service",
+        answers: {
+          200: { description: "Ready to serve.", json: readiness },
+          503: { description: "The database does not answer.", json: readiness },
+        },
+      },
       async handle() {
         try {
           await deps.db.prisma.$queryRawUnsafe("SELECT 1");
-          return { status: 200, body: { status: "ready", database: deps.db.provider } };
+          return { status: 200, body: { status: "ready", database: deps.db.provider } satisfies z.output<typeof readinessJson> };
         } catch (error) {
           deps.log.warn({ err: error }, "readiness check: the database does not answer");
-          return { status: 503, body: { status: "unavailable", database: deps.db.provider } };
+          return { status: 503, body: { status: "unavailable", database: deps.db.provider } satisfies z.output<typeof readinessJson> };
         }
       },
     },
@@ -135,6 +190,13 @@ function healthRoutes(deps: HttpDeps, metrics: Metrics): Route[] {
       method: "GET",
       pattern: "/metrics",
       auth: false,
+      doc: {
+        operationId: "getMetrics",
+        summary: "Prometheus metrics",
+        description: "In Prometheus' text exposition format: deliveries, SMTP latency, the prepared queue, sendings by status, Slack calls, HTTP requests.",
+        tag: "Service",
+        answers: { 200: { description: "The metrics.", text: "text/plain" } },
+      },
       handle: async () => ({ status: 200, body: await metrics.render(), contentType: metrics.contentType }),
     },
   ];

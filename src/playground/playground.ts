@@ -56,13 +56,15 @@ export function createPlayground(options: { botToken: string; baseUrl: string; l
   });
   const slackSide = standin.requestListener(PREFIX);
 
+  const doc = { notInApi: "The playground's page and its stand-in for Slack: playground mode only, on 127.0.0.1." };
   const routes: Route[] = [
-    { method: "POST", pattern: `${PREFIX}/api/:method`, raw: slackSide },
-    { method: "POST", pattern: `${PREFIX}/respond/:id`, raw: slackSide },
-    { method: "GET", pattern: PREFIX, raw: (req, res) => void servePage(res, "index.html", "text/html; charset=utf-8", options.log) },
+    { method: "POST", pattern: `${PREFIX}/api/:method`, doc, raw: slackSide },
+    { method: "POST", pattern: `${PREFIX}/respond/:id`, doc, raw: slackSide },
+    { method: "GET", pattern: PREFIX, doc, raw: (req, res) => void servePage(res, "index.html", "text/html; charset=utf-8", options.log) },
     {
       method: "GET",
       pattern: `${PREFIX}/assets/:file`,
+      doc,
       raw: (req, res) => {
         const file = new URL(req.url ?? "/", "http://localhost").pathname.split("/").at(-1) ?? "";
         const type = ASSETS[file];
@@ -77,6 +79,7 @@ export function createPlayground(options: { botToken: string; baseUrl: string; l
     {
       method: "GET",
       pattern: `${PREFIX}/state`,
+      doc,
       auth: false,
       async handle({ url }) {
         const as = personaOf(url.searchParams.get("as"));
@@ -89,6 +92,7 @@ export function createPlayground(options: { botToken: string; baseUrl: string; l
     {
       method: "POST",
       pattern: `${PREFIX}/actions`,
+      doc,
       auth: false,
       async handle({ req }) {
         const parsed = actionSchema.safeParse(await readJsonBody(req, ACTION_BODY_LIMIT));
