@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
 import { createInterface } from "node:readline";
+import { formatIssuePath } from "../sendings/support/sending-input.js";
+import { malformedText, mayHoldMalformedText } from "../sendings/support/well-formed-text.js";
 import { HttpError } from "./errors.js";
 
 const tooLarge = (limit: number) =>
@@ -58,11 +60,17 @@ export function readJsonBody(req: IncomingMessage, limit: number, options: { whe
         if (options.whenEmpty !== undefined) return resolve(options.whenEmpty);
         return reject(new HttpError(400, "malformed_json", "The body is empty; send the JSON document."));
       }
+      let value: unknown;
       try {
-        resolve(JSON.parse(text));
+        value = JSON.parse(text);
       } catch (error) {
-        reject(new HttpError(400, "malformed_json", `The body is not valid JSON: ${(error as Error).message}`));
+        return reject(new HttpError(400, "malformed_json", `The body is not valid JSON: ${(error as Error).message}`));
       }
+      const malformed = mayHoldMalformedText(text) ? malformedText(value) : undefined;
+      if (malformed) {
+        return reject(new HttpError(400, "malformed_json", `The body is not valid text: ${formatIssuePath(malformed.path) || "the value"} ${malformed.problem}.`));
+      }
+      resolve(value);
     };
     const onError = (error: Error) => {
       cleanup();

@@ -189,8 +189,10 @@ function callProblems(part: TemplatePart, source: string, program: hbs.AST.Progr
     if (Array.isArray(node)) return node.forEach(visit);
     const n = node as hbs.AST.Node;
     const line = n.loc?.start.line;
-    if (n.type === "PartialStatement") {
+    if (n.type === "PartialStatement" || n.type === "PartialBlockStatement") {
       problems.push({ part, line, message: `\`${tagOf(n)}\`: sendgate templates have no partials; write that part out` });
+    } else if ((n.type as string) === "Decorator" || (n.type as string) === "DecoratorBlock") {
+      problems.push({ part, line, message: `\`${tagOf(n)}\`: sendgate templates have no decorators or inline partials; write that part out` });
     } else if (n.type === "MustacheStatement" || n.type === "BlockStatement" || n.type === "SubExpression") {
       const call = n as hbs.AST.MustacheStatement;
       const path = call.path as hbs.AST.PathExpression;

@@ -7,6 +7,7 @@ import type { IntakeDeps } from "./support/deps.js";
 import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/recipient-batch.js";
 import { formatIssuePath, issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
 import { SENDING_ID } from "./support/sending-id.js";
+import { malformedText, mayHoldMalformedText } from "./support/well-formed-text.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
 import { recordOutboxMessage } from "../db/outbox.js";
 
@@ -182,6 +183,8 @@ function parseLine(text: string, schema: LineSchema): { row: RecipientRow } | { 
   } catch {
     return { problems: [{ path: [], message: "is not valid JSON" }] };
   }
+  const malformed = mayHoldMalformedText(text) ? malformedText(json) : undefined;
+  if (malformed) return { problems: [{ path: malformed.path, message: malformed.problem }] };
   const parsed = schema.safeParse(json);
   if (!parsed.success) return { problems: issuesOf(parsed.error) };
   return { row: toRecipientRow(parsed.data) };
