@@ -12,6 +12,8 @@ export interface AuditEntry {
 /** A condition the sending must also meet, beside its status (the delivery engine: that it holds the lease). */
 export interface TransitionGuard {
   leaseOwner?: string;
+  /** Takes part in delivering it: holds its lease, or a share admitted by the lease holder. */
+  participant?: string;
 }
 
 /**
@@ -30,8 +32,12 @@ export async function applyTransition(
   const current = await tx.sending.findUnique({ where: { id: sendingId }, select: { status: true } });
   if (!current) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   const to = targetOf(transition);
+  const { participant, ...columns } = guard;
+  const takesPart = participant
+    ? { OR: [{ leaseOwner: participant }, { shares: { some: { owner: participant, admittedAt: { not: null } } } }] }
+    : {};
   const { count } = await tx.sending.updateMany({
-    where: { ...guard, id: sendingId, status: { in: [...sourcesOf(transition)] } },
+    where: { ...columns, ...takesPart, id: sendingId, status: { in: [...sourcesOf(transition)] } },
     data: { ...data, status: to },
   });
   if (count === 0) {

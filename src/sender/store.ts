@@ -5,9 +5,18 @@ import type { RecipientOutcomes } from "../sendings/support/ports.js";
 /**
  * The delivery engine's view of the database. The engine holds no SQL; the Prisma adapter
  * (src/db/sender-store) implements this. Every method that changes a sending is a compare-and-set that
- * also requires the caller to hold the sending's lease, so a process that lost its lease changes nothing.
+ * also requires the caller to take part in delivering it (to hold its lease, or an admitted share),
+ * so a process that lost its part changes nothing.
+ *
+ * One engine holds a sending's lease: it starts it, admits helpers, waits for retries and announces
+ * what happens. Where the database lets several processes share a sending (`sharesSendings`), other
+ * engines ask to help, are admitted by the lease holder, and claim recipients in batches beside it.
+ * Recipients are only ever delivered by the engine that claimed them: a claim lasts as long as its
+ * engine takes part (renews its lease or share), and is given back at a pause or a stop.
  */
 export interface SenderStore {
+  /** Several engines may deliver one sending together (PostgreSQL); otherwise one engine a sending (SQLite). */
+  readonly sharesSendings: boolean;
   /**
    * Leases up to `limit` sendings that need the engine: SCHEDULED ones whose launch date has come,
    * SENDING ones whose lease is free or expired (their owner died), and CANCELLED ones whose
@@ -21,13 +30,27 @@ export interface SenderStore {
    */
   releaseLease(sendingId: string, owner: string, notBefore?: Date): Promise<void>;
 
+  /**
+   * Asks to help deliver SENDING sendings that another engine holds the lease of (live) and that have
+   * recipients due, or renews the ask until `until`; returns those whose lease holder has admitted
+   * this engine. Only a live lease holder admits, so a sending whose holder died waits for its lease
+   * to run out, as it always did.
+   */
+  joinSendings(input: { owner: string; now: Date; until: Date; limit: number; skip: readonly string[] }): Promise<ClaimedSending[]>;
+  /** The lease holder lets in the engines that asked to help with this sending (and are still asking). */
+  admitHelpers(sendingId: string, owner: string, now: Date): Promise<number>;
+  /** A helper's heartbeat: false once its share is gone (it is taken for dead; its recipients may be taken over). */
+  renewShare(sendingId: string, owner: string, now: Date, until: Date): Promise<boolean>;
+  /** A helper leaves: its recipients not handed over are given back, its share removed. */
+  leaveSending(sendingId: string, owner: string): Promise<void>;
+
   /** SCHEDULED → SENDING, with startedAt and an audit row. */
   start(sendingId: string, owner: string, now: Date): Promise<boolean>;
   /** Sets startedAt when a sending first delivers after a late launch was resumed. */
   markStarted(sendingId: string, now: Date): Promise<boolean>;
   /** SCHEDULED/SENDING → PAUSED, with the cause in statusNote and the audit row; releases the lease. */
   autoPause(sendingId: string, owner: string, note: string): Promise<boolean>;
-  /** SENDING → COMPLETED with finishedAt; releases the lease. */
+  /** SENDING → COMPLETED with finishedAt, once no recipient is QUEUED or PREPARED; releases the lease. */
   complete(sendingId: string, owner: string, now: Date): Promise<boolean>;
   /** A cancelled sending's kept prepared messages are all out: finishedAt, lease released. */
   finishCancelled(sendingId: string, owner: string, now: Date): Promise<boolean>;
@@ -40,12 +63,22 @@ export interface SenderStore {
    */
   readonly statusReadGatherMs: number;
 
+  /**
+   * Claims up to `limit` PREPARED recipients (id order, after `afterId`) that no engine taking part
+   * holds: given back at a pause or a stop, or held by an engine whose lease or share ran out (it
+   * died). While SENDING, or CANCELLED with its prepared messages kept.
+   */
+  claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
+  /** Claims up to `limit` QUEUED recipients due now (id order, after `afterId`) and marks them PREPARED; only while SENDING. */
+  claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   /** PREPARED recipients left by an earlier run (a pause, a crash), in id order after `afterId`. */
   preparedRecipients(sendingId: string, afterId: number, limit: number): Promise<PendingRecipient[]>;
   /** QUEUED recipients due now (never tried, or their retry time has come), in id order after `afterId`. */
   dueRecipients(sendingId: string, afterId: number, now: Date, limit: number): Promise<PendingRecipient[]>;
   /** QUEUED → PREPARED for those ids still queued; returns the ids that are now prepared. */
   markPrepared(sendingId: string, ids: readonly number[]): Promise<number[]>;
+  /** Gives back this engine's PREPARED recipients not handed over: any engine may take them at once. */
+  releaseRecipients(sendingId: string, owner: string): Promise<void>;
   /** Writes the outcomes of handed-off messages, many in one statement. */
   record(outcomes: readonly RecipientOutcome[]): Promise<void>;
 
@@ -72,8 +105,10 @@ export interface ClaimedSending {
 export interface DeliveryGate {
   status: SendingStatus;
   cancelPrepared: string | null;
-  /** The lease is still this engine's and has not expired. */
+  /** This engine still takes part: its lease (or, helping, its share) is its own and has not expired. */
   holdsLease: boolean;
+  /** Engines taking part now (the lease holder and admitted helpers), at least 1: they share the sending's rate. */
+  participants: number;
 }
 
 export interface PendingRecipient {

@@ -1,6 +1,8 @@
 import type pg from "pg";
 import type { PendingRecipient, RecipientOutcome } from "../../sender/store.js";
-import { RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+import { byId, RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+
+const RETURNED_COLUMNS = `r."id", r."email", r."vars", r."attempts"`;
 
 /**
  * PostgreSQL: everything on a small pool of its own, given by the composition root; dates travel as
@@ -19,11 +21,87 @@ export class PostgresFastPath implements FastPath {
 
   async readGate(sendingId: string, owner: string, now: Date) {
     const rows = await this.#rows<NonNullable<GateRow>>(
-      `SELECT "status", "cancelPrepared", ("leaseOwner" = $1 AND "leaseExpiresAt" > $2::timestamp) AS "holdsLease"
-       FROM "Sending" WHERE "id" = $3`,
+      `SELECT s."status", s."cancelPrepared",
+         (s."leaseOwner" = $1 AND s."leaseExpiresAt" > $2::timestamp)
+           OR EXISTS (SELECT 1 FROM "DeliveryShare" d WHERE d."sendingId" = s."id" AND d."owner" = $1
+                        AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp) AS "holdsLease",
+         (CASE WHEN s."leaseOwner" IS NOT NULL AND s."leaseExpiresAt" > $2::timestamp THEN 1 ELSE 0 END)
+           + (SELECT count(*) FROM "DeliveryShare" d WHERE d."sendingId" = s."id"
+                AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp)::int AS "participants"
+       FROM "Sending" s WHERE s."id" = $3`,
       [owner, now.toISOString(), sendingId],
     );
     return toGate(rows[0]);
+  }
+
+  // Rows another engine is claiming at this moment are skipped, not waited for (SKIP LOCKED): each
+  // engine takes a batch of its own, and a recipient is claimed by one engine only.
+  async claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number) {
+    return byId(
+      await this.#rows<PendingRecipient>(
+        `WITH picked AS MATERIALIZED (
+           SELECT r."id" FROM "Recipient" r
+           WHERE r."sendingId" = $1 AND r."status" = 'PREPARED' AND r."id" > $3
+             AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = $1
+                           AND (s."status" = 'SENDING' OR (s."status" = 'CANCELLED' AND s."cancelPrepared" = 'deliver' AND s."finishedAt" IS NULL)))
+             AND (r."claimedBy" IS NULL OR NOT (
+               EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = $1 AND s."leaseOwner" = r."claimedBy" AND s."leaseExpiresAt" > $4::timestamp)
+               OR EXISTS (SELECT 1 FROM "DeliveryShare" d WHERE d."sendingId" = $1 AND d."owner" = r."claimedBy"
+                            AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $4::timestamp)))
+           ORDER BY r."id" LIMIT $5
+           FOR UPDATE OF r SKIP LOCKED)
+         UPDATE "Recipient" AS r SET "claimedBy" = $2 FROM picked WHERE r."id" = picked."id"
+         RETURNING ${RETURNED_COLUMNS}`,
+        [sendingId, owner, afterId, now.toISOString(), limit],
+      ),
+    );
+  }
+
+  async claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number) {
+    return byId(
+      await this.#rows<PendingRecipient>(
+        `WITH picked AS MATERIALIZED (
+           SELECT r."id" FROM "Recipient" r
+           WHERE r."sendingId" = $1 AND r."status" = 'QUEUED' AND r."id" > $3
+             AND (r."nextAttemptAt" IS NULL OR r."nextAttemptAt" <= $4::timestamp)
+             AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = $1 AND s."status" = 'SENDING')
+           ORDER BY r."id" LIMIT $5
+           FOR UPDATE OF r SKIP LOCKED)
+         UPDATE "Recipient" AS r SET "status" = 'PREPARED', "claimedBy" = $2 FROM picked WHERE r."id" = picked."id"
+         RETURNING ${RETURNED_COLUMNS}`,
+        [sendingId, owner, afterId, now.toISOString(), limit],
+      ),
+    );
+  }
+
+  /**
+   * Asks to help with SENDING sendings another engine holds a live lease of and that have recipients
+   * due (or renews the ask), in one statement; returns each with whether its lease holder admitted this engine.
+   */
+  async askToHelp(owner: string, now: Date, until: Date, limit: number, skip: readonly string[]) {
+    return this.#rows<{ sendingId: string; admitted: boolean }>(
+      `WITH candidates AS (
+         SELECT s."id" FROM "Sending" s
+         WHERE s."status" = 'SENDING' AND s."leaseOwner" IS NOT NULL AND s."leaseOwner" <> $1 AND s."leaseExpiresAt" > $2::timestamp
+           AND NOT (s."id" = ANY($5::text[]))
+           AND EXISTS (SELECT 1 FROM "Recipient" r WHERE r."sendingId" = s."id" AND r."status" = 'QUEUED'
+                         AND (r."nextAttemptAt" IS NULL OR r."nextAttemptAt" <= $2::timestamp))
+         ORDER BY s."launchAt" LIMIT $4)
+       INSERT INTO "DeliveryShare" ("sendingId", "owner", "expiresAt")
+       SELECT "id", $1, $3::timestamp FROM candidates
+       ON CONFLICT ("sendingId", "owner") DO UPDATE SET "expiresAt" = EXCLUDED."expiresAt",
+         -- A share that ran out is never revived: its engine asks again, as a newcomer.
+         "admittedAt" = CASE WHEN "DeliveryShare"."expiresAt" > $2::timestamp THEN "DeliveryShare"."admittedAt" END
+       RETURNING "sendingId", "admittedAt" IS NOT NULL AS "admitted"`,
+      [owner, now.toISOString(), until.toISOString(), limit, skip],
+    );
+  }
+
+  async releaseRecipients(sendingId: string, owner: string) {
+    await this.#pool.query(
+      `UPDATE "Recipient" SET "claimedBy" = NULL WHERE "sendingId" = $1 AND "status" = 'PREPARED' AND "claimedBy" = $2`,
+      [sendingId, owner],
+    );
   }
 
   preparedRecipients(sendingId: string, afterId: number, limit: number) {

@@ -14,21 +14,25 @@ export const ENGINE_ACTOR = "system";
 
 /**
  * The delivery engine's store. Lifecycle changes go through Prisma in one transaction with their
- * audit row. The per-message path (the status read before each handoff, paging, marking prepared,
- * recording outcomes) is plain SQL on the driver: through Prisma each statement cost 0.3–0.8 ms of
- * CPU here, about what handing a message to SMTP costs.
+ * audit row. The per-message path (the status read before each handoff, claiming recipients in
+ * batches, recording outcomes) is plain SQL on the driver: through Prisma each statement cost
+ * 0.3–0.8 ms of CPU here, about what handing a message to SMTP costs.
+ *
+ * On PostgreSQL several processes share a sending (row locks let each claim a batch of its own); on
+ * SQLite, one file with one writer at a time, a sending stays with the engine holding its lease.
  */
 export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool } = {}): SenderStore & { close(): Promise<void> } {
   const prisma = db.prisma;
   let fast: FastPath;
+  let postgres: PostgresFastPath | undefined;
   if (db.provider === "postgresql") {
     if (!options.pool) throw new Error("The delivery engine on PostgreSQL needs a pool of its own for its per-message path.");
-    fast = new PostgresFastPath(options.pool);
+    fast = postgres = new PostgresFastPath(options.pool);
   } else {
     fast = new SqliteFastPath(sqliteFile(db.url));
   }
 
-  /** A transition of the lifecycle table, made by the engine: only while it holds the lease. */
+  /** A transition of the lifecycle table, made by the engine: only while it takes part (its lease, or an admitted share). */
   async function transition(
     sendingId: string,
     owner: string,
@@ -39,19 +43,31 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
   ): Promise<boolean> {
     try {
       await prisma.$transaction((tx) =>
-        applyTransition(tx, sendingId, name, { actor: ENGINE_ACTOR, action, reason }, data, { leaseOwner: owner }),
+        applyTransition(tx, sendingId, name, { actor: ENGINE_ACTOR, action, reason }, data, { participant: owner }),
       );
       return true;
     } catch (error) {
-      // A sending that moved on meanwhile (paused, cancelled) or whose lease this engine lost: nothing to do.
+      // A sending that moved on meanwhile (paused, cancelled, completed by another engine) or in which this
+      // engine no longer takes part: nothing to do.
       if (isAppError(error) && (error.code === "INVALID_STATE" || error.code === "NOT_FOUND")) return false;
       throw error;
     }
   }
 
   const released = { leaseOwner: null, leaseExpiresAt: null };
+  const hasRecipients = async (sendingId: string, statuses: ("QUEUED" | "PREPARED")[]) =>
+    (await prisma.recipient.findFirst({ where: { sendingId, status: { in: statuses } }, select: { id: true } })) !== null;
+  const contentColumns = {
+    id: true, status: true, launchAt: true, startedAt: true, cancelPrepared: true,
+    subject: true, html: true, text: true, fromName: true, fromEmail: true, replyTo: true,
+  } as const;
+  const toClaimed = ({ id, status, launchAt, startedAt, cancelPrepared, ...content }: ClaimableRow): ClaimedSending => ({
+    id, status, launchAt, startedAt, cancelPrepared, content,
+  });
 
   return {
+    sharesSendings: postgres !== undefined,
+
     async claim({ owner, now, leaseUntil, limit, skip }) {
       const leaseFree = { OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lte: now } }] };
       const candidates = await prisma.sending.findMany({
@@ -70,10 +86,7 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
         },
         orderBy: { launchAt: "asc" },
         take: limit,
-        select: {
-          id: true, status: true, launchAt: true, startedAt: true, cancelPrepared: true,
-          subject: true, html: true, text: true, fromName: true, fromEmail: true, replyTo: true,
-        },
+        select: contentColumns,
       });
       const claimed: ClaimedSending[] = [];
       for (const candidate of candidates) {
@@ -83,8 +96,12 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
           data: { leaseOwner: owner, leaseExpiresAt: leaseUntil },
         });
         if (count === 0) continue;
-        const { id, status, launchAt, startedAt, cancelPrepared, ...content } = candidate;
-        claimed.push({ id, status, launchAt, startedAt, cancelPrepared, content });
+        // Holding the lease now, this engine no longer asks to help with it; shares that ran out (their
+        // engine died) are dropped: the recipients they held are free to take over either way.
+        if (postgres) {
+          await prisma.deliveryShare.deleteMany({ where: { sendingId: candidate.id, OR: [{ owner }, { expiresAt: { lte: now } }] } });
+        }
+        claimed.push(toClaimed(candidate));
       }
       return claimed;
     },
@@ -104,6 +121,44 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
       });
     },
 
+    async joinSendings({ owner, now, until, limit, skip }) {
+      // Each tick of every engine asks: one statement, and the sendings' content only for those it may join.
+      const asked = (await postgres?.askToHelp(owner, now, until, limit, skip)) ?? [];
+      const admitted = asked.filter((share) => share.admitted).map((share) => share.sendingId);
+      if (admitted.length === 0) return [];
+      const sendings = await prisma.sending.findMany({ where: { id: { in: admitted } }, orderBy: { launchAt: "asc" }, select: contentColumns });
+      return sendings.map(toClaimed);
+    },
+
+    async admitHelpers(sendingId, owner, now) {
+      if (!postgres) return 0;
+      const { count } = await prisma.deliveryShare.updateMany({
+        where: {
+          sendingId,
+          admittedAt: null,
+          expiresAt: { gt: now },
+          NOT: { owner },
+          sending: { is: { leaseOwner: owner, leaseExpiresAt: { gt: now }, status: "SENDING" } },
+        },
+        data: { admittedAt: now },
+      });
+      return count;
+    },
+
+    async renewShare(sendingId, owner, now, until) {
+      // Never revived once run out: by then its recipients may be another engine's.
+      const { count } = await prisma.deliveryShare.updateMany({
+        where: { sendingId, owner, admittedAt: { not: null }, expiresAt: { gt: now } },
+        data: { expiresAt: until },
+      });
+      return count > 0;
+    },
+
+    async leaveSending(sendingId, owner) {
+      await fast.releaseRecipients(sendingId, owner);
+      await prisma.deliveryShare.deleteMany({ where: { sendingId, owner } });
+    },
+
     start: (sendingId, owner, now) => transition(sendingId, owner, "start", "delivery started", { startedAt: now, statusNote: null }),
 
     async markStarted(sendingId, now) {
@@ -114,13 +169,25 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     autoPause: (sendingId, owner, note) =>
       transition(sendingId, owner, "autoPause", "paused automatically", { statusNote: note, ...released }, note),
 
-    complete: (sendingId, owner, now) =>
-      transition(sendingId, owner, "complete", "delivery completed", { finishedAt: now, statusNote: null, ...released }),
+    async complete(sendingId, owner, now) {
+      // Whoever finishes last completes it, the lease holder or a helper: only once nothing is left.
+      if (await hasRecipients(sendingId, ["QUEUED", "PREPARED"])) return false;
+      if (!(await transition(sendingId, owner, "complete", "delivery completed", { finishedAt: now, statusNote: null, ...released }))) return false;
+      // Asks to help that were never answered; helpers still in leave on their own.
+      if (postgres) await prisma.deliveryShare.deleteMany({ where: { sendingId, OR: [{ admittedAt: null }, { expiresAt: { lte: now } }] } });
+      return true;
+    },
 
     async finishCancelled(sendingId, owner, now) {
+      if (await hasRecipients(sendingId, ["PREPARED"])) return false;
       return prisma.$transaction(async (tx) => {
         const { count } = await tx.sending.updateMany({
-          where: { id: sendingId, leaseOwner: owner, status: "CANCELLED", finishedAt: null },
+          where: {
+            id: sendingId,
+            status: "CANCELLED",
+            finishedAt: null,
+            OR: [{ leaseOwner: owner }, { shares: { some: { owner, admittedAt: { not: null } } } }],
+          },
           data: { finishedAt: now, ...released },
         });
         if (count > 0) await recordAudit(tx, sendingId, { actor: ENGINE_ACTOR, action: "prepared messages delivered" });
@@ -132,6 +199,9 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     // Measured with bench/delivery.ts: on PostgreSQL one read per few handoffs saves round trips; on
     // SQLite the read is local and cheaper than the timer that would gather for it.
     statusReadGatherMs: db.provider === "postgresql" ? 5 : 0,
+    claimPrepared: (sendingId, owner, now, afterId, limit) => fast.claimPrepared(sendingId, owner, now, afterId, limit),
+    claimQueued: (sendingId, owner, now, afterId, limit) => fast.claimQueued(sendingId, owner, now, afterId, limit),
+    releaseRecipients: (sendingId, owner) => fast.releaseRecipients(sendingId, owner),
     preparedRecipients: (sendingId, afterId, limit) => fast.preparedRecipients(sendingId, afterId, limit),
     dueRecipients: (sendingId, afterId, now, limit) => fast.dueRecipients(sendingId, afterId, now, limit),
     markPrepared: (sendingId, ids) => (ids.length === 0 ? Promise.resolve([]) : fast.markPrepared(sendingId, ids)),
@@ -167,6 +237,8 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     close: () => fast.close(),
   };
 }
+
+type ClaimableRow = Omit<ClaimedSending, "content"> & ClaimedSending["content"];
 
 /** How many recipients of a sending are in each state. */
 export async function countRecipients(prisma: Prisma, sendingId: string): Promise<RecipientCounts> {

@@ -1,6 +1,6 @@
 import { openSqliteConnection, retryWhileBusy, sqliteDate, type SqliteConnection, type SqliteStatement } from "../sqlite-connection.js";
 import type { PendingRecipient, RecipientOutcome } from "../../sender/store.js";
-import { RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+import { byId, RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
 
 /**
  * SQLite: a connection of our own, beside Prisma's. Each write is one synchronous transaction, so
@@ -45,11 +45,58 @@ export class SqliteFastPath implements FastPath {
   }
 
   async readGate(sendingId: string, owner: string, now: Date) {
+    // One engine a sending on SQLite: the lease holder is the only one taking part.
     const rows = await this.#all<NonNullable<GateRow>>(
-      `SELECT "status", "cancelPrepared", ("leaseOwner" = ? AND "leaseExpiresAt" > ?) AS "holdsLease" FROM "Sending" WHERE "id" = ?`,
+      `SELECT "status", "cancelPrepared", ("leaseOwner" = ? AND "leaseExpiresAt" > ?) AS "holdsLease", 1 AS "participants"
+       FROM "Sending" WHERE "id" = ?`,
       [owner, sqliteDate(now), sendingId],
     );
     return toGate(rows[0]);
+  }
+
+  async claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number) {
+    return this.#claim(
+      `UPDATE "Recipient" SET "claimedBy" = ?
+       WHERE "id" IN (
+         SELECT r."id" FROM "Recipient" r
+         WHERE r."sendingId" = ? AND r."status" = 'PREPARED' AND r."id" > ?
+           AND (r."claimedBy" IS NULL OR NOT EXISTS (
+             SELECT 1 FROM "Sending" s WHERE s."id" = r."sendingId" AND s."leaseOwner" = r."claimedBy" AND s."leaseExpiresAt" > ?))
+         ORDER BY r."id" LIMIT ?)
+         AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = ?
+                       AND (s."status" = 'SENDING' OR (s."status" = 'CANCELLED' AND s."cancelPrepared" = 'deliver' AND s."finishedAt" IS NULL)))
+       RETURNING ${RECIPIENT_COLUMNS}`,
+      [owner, sendingId, afterId, sqliteDate(now), limit, sendingId],
+    );
+  }
+
+  async claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number) {
+    return this.#claim(
+      `UPDATE "Recipient" SET "status" = 'PREPARED', "claimedBy" = ?
+       WHERE "id" IN (
+         SELECT "id" FROM "Recipient"
+         WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" > ? AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= ?)
+         ORDER BY "id" LIMIT ?)
+         AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = ? AND s."status" = 'SENDING')
+       RETURNING ${RECIPIENT_COLUMNS}`,
+      [owner, sendingId, afterId, sqliteDate(now), limit, sendingId],
+    );
+  }
+
+  async #claim(sql: string, params: unknown[]): Promise<PendingRecipient[]> {
+    let rows: PendingRecipient[] = [];
+    await this.#write(() => {
+      rows = this.#statement(sql).all(...params) as PendingRecipient[];
+    });
+    return byId(rows);
+  }
+
+  async releaseRecipients(sendingId: string, owner: string) {
+    await this.#write(() => {
+      this.#statement(
+        `UPDATE "Recipient" SET "claimedBy" = NULL WHERE "sendingId" = ? AND "status" = 'PREPARED' AND "claimedBy" = ?`,
+      ).run(sendingId, owner);
+    });
   }
 
   preparedRecipients(sendingId: string, afterId: number, limit: number) {
