@@ -66,7 +66,8 @@ export async function createOwnCluster(port: number): Promise<OwnCluster> {
 
 /** The suite's cluster by name, from a test file (the global setup created it). */
 export function ownCluster(name: string, port: number, dir?: string): OwnCluster {
-  const ctl = (...args: string[]) => run("pg_ctlcluster", [VERSION, name, ...args]);
+  // As .ci/run starts the main cluster: straight to pg_ctl, never through systemd, whose unit would not know a cluster in /tmp.
+  const ctl = (...args: string[]) => run("pg_ctlcluster", ["--skip-systemctl-redirect", VERSION, name, ...args]);
   return {
     name,
     port,
