@@ -24,6 +24,7 @@ import { systemClock, type Clock } from "./sendings/support/ports.js";
 import { createApproverDirectory } from "./slack/approver-directory.js";
 import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
 import type { SlackDeps } from "./slack/deps.js";
+import { refuseReplays } from "./slack/replay-guard.js";
 import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
 import { createHomeTabs } from "./slack/home-tabs.js";
 import { createOutageReporter } from "./slack/outage-reporter.js";
@@ -195,7 +196,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
     recipients,
     recipientVarsLimits: config.recipientVars,
     config,
-    slackListener: slack.requestListener,
+    slackListener: slack.requestListener && refuseReplays(slack.requestListener, log),
     extraRoutes: [
       ...previewRoutes({ db, clock, log, key: previewKey, unsubscribeUrl: config.mail.unsubscribeUrl }),
       ...(playground?.routes ?? []),

@@ -26,8 +26,7 @@ export async function approveSending(
 ): Promise<ApproveResult> {
   const { db, clock, policy } = deps;
   await assertApprover(deps.approvers, input.userId, "approve");
-  if (input.launchAt) await rescheduleSending(deps, { sendingId: input.sendingId, userId: input.userId, launchAt: input.launchAt });
-  const sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
+  let sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
   if (!policy.allowSelfApproval && sending.requestedBy === input.userId) {
     throw new AppError("SELF_APPROVAL", "You requested this sending, so someone else has to approve it (four-eyes rule).");
@@ -45,6 +44,11 @@ export async function approveSending(
         .join("; ")}`,
       { checks: blocking.map(({ id, title, evidence }) => ({ id, title, evidence })) },
     );
+  }
+  if (input.launchAt) {
+    // Only once this approval may stand: a refused one (four-eyes, blocked) moves nothing.
+    await rescheduleSending(deps, { sendingId: input.sendingId, userId: input.userId, launchAt: input.launchAt });
+    sending = await db.prisma.sending.findUniqueOrThrow({ where: { id: input.sendingId } });
   }
   if (sending.launchAt.getTime() <= clock.now().getTime()) {
     throw new AppError("LAUNCH_IN_PAST", "The launch date has passed; choose a new date or send it now.", {

@@ -21,16 +21,23 @@ import { buildSendingList } from "../../blocks/sending-lists.js";
 import type { SlackDeps } from "../../deps.js";
 import { isUnexpected, slackMessageFor } from "../../errors.js";
 import { ActionId } from "../../ids.js";
+import { SENDING_ID } from "../../../sendings/support/sending-id.js";
 
 /** `value`: the clicked button's value, or the sending id of the "more" menu option that stands for it. */
 type ButtonArgs = { body: BlockButtonAction; client: App["client"]; value: string };
 
 function parseValue<T>(raw: string | undefined): T {
+  let value: unknown;
   try {
-    return JSON.parse(raw ?? "") as T;
+    value = JSON.parse(raw ?? "");
   } catch {
     throw new AppError("VALIDATION", "This button is out of date; use the latest message.");
   }
+  // Slack only sends back what sendgate put in its buttons: anything else is not one of them.
+  if (!value || typeof value !== "object" || ("id" in value && !(typeof value.id === "string" && SENDING_ID.test(value.id)))) {
+    throw new AppError("VALIDATION", "This button is out of date; use the latest message.");
+  }
+  return value as T;
 }
 
 /** Refusals are told to the clicking user only; everything else stays as it was. */

@@ -8,17 +8,25 @@ import { buildNoticeModal } from "../../blocks/modals.js";
 import type { SlackDeps } from "../../deps.js";
 import { isFieldError, isUnexpected, slackMessageFor } from "../../errors.js";
 import { BlockId, CallbackId, InputActionId } from "../../ids.js";
+import { SENDING_ID } from "../../../sendings/support/sending-id.js";
 
 type Ack = AckFn<ViewResponseAction>;
 
 const SEND_NOW_DELAY_MS = 5_000;
 
 function metadataOf(view: ViewOutput): { id: string; approve?: boolean } {
+  let metadata: unknown;
   try {
-    return JSON.parse(view.private_metadata) as { id: string; approve?: boolean };
+    metadata = JSON.parse(view.private_metadata);
   } catch {
     throw new AppError("VALIDATION", "This form is out of date; open it again.");
   }
+  // Slack only sends back the metadata sendgate set: anything else is not one of its forms.
+  const { id, approve } = (metadata ?? {}) as { id?: unknown; approve?: unknown };
+  if (typeof id !== "string" || !SENDING_ID.test(id) || (approve !== undefined && typeof approve !== "boolean")) {
+    throw new AppError("VALIDATION", "This form is out of date; open it again.");
+  }
+  return { id, approve };
 }
 
 const inputValue = (view: ViewOutput, block: string, action: string) => view.state.values[block]?.[action];
