@@ -1,9 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import nodemailer from "nodemailer";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import { composeMessage, messageBytes, type ComposedMessage } from "./mime/compose-message.js";
+import { createDkimSigner } from "./mime/dkim-signature.js";
+import type { Envelope, SmtpConnectionOptions } from "./smtp/smtp-connection.js";
+import { createSmtpPool } from "./smtp/smtp-pool.js";
 
 /** One personalized message, ready for the wire. */
 export interface OutgoingMessage {
@@ -78,19 +83,6 @@ export function classifySmtpError(error: unknown): { temporary: boolean; reason:
   return { temporary: true, reason, response };
 }
 
-function toNodemailer(message: OutgoingMessage) {
-  return {
-    from: message.from.name ? { name: message.from.name, address: message.from.address } : message.from.address,
-    to: message.to,
-    replyTo: message.replyTo ?? undefined,
-    subject: message.subject,
-    html: message.html,
-    text: message.text,
-    messageId: message.messageId,
-    headers: message.headers,
-  };
-}
-
 /** Options shared by sendgate's pool and the delivery benchmark's bare pool, so both compare alike. */
 export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
   return {
@@ -107,18 +99,93 @@ export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
   };
 }
 
+/** An idle pooled connection is closed after this long; the next message opens a new one. */
+const IDLE_TIMEOUT_MS = 30_000;
+
 /**
  * The mailer sendgate delivers through: a pooled SMTP transport when SMTP_URL is set (rate and
  * concurrency are paced by the engine; the pool holds SEND_CONCURRENCY connections), otherwise an
- * outbox directory of `.eml` files, one per message, named by its Message-ID.
+ * outbox directory of `.eml` files, one per message, named by its Message-ID. Either way each message
+ * is composed here (and signed when DKIM is configured), as the bytes that go out.
  */
 export function createMailer(mail: Config["mail"], log: Logger): Mailer {
   if (mail.smtpUrl) return createSmtpMailer(mail.smtpUrl, mail, log);
   return createOutboxMailer(mail.outboxDir, log, mail.dkim);
 }
 
+/** The message's bytes and envelope, signed first when DKIM is configured. */
+function createComposer(dkim: Config["mail"]["dkim"]) {
+  const sign = dkim ? createDkimSigner(dkim) : undefined;
+  return (message: OutgoingMessage): { envelope: Envelope; raw: Buffer } => {
+    const composed: ComposedMessage = composeMessage(message);
+    return { envelope: composed.envelope, raw: messageBytes(composed, sign?.(composed)) };
+  };
+}
+
+/** What hands composed messages to the SMTP server: resolves with its reply, throws what classifySmtpError reads. */
+interface Carrier {
+  send(envelope: Envelope, raw: Buffer): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** SMTP_URL query options the built-in pool understands (nodemailer's names); any other one is handed to nodemailer's pool. */
+const POOL_URL_OPTIONS = new Set(["secure", "requireTLS", "ignoreTLS", "name", "tls.rejectUnauthorized", "tls.servername"]);
+
+/** The SMTP_URL as the built-in pool's settings, or why nodemailer's pool has to serve it. */
+export function smtpConnectionOptions(smtpUrl: string): SmtpConnectionOptions | { unsupported: string } {
+  const url = new URL(smtpUrl);
+  const unsupported = [...url.searchParams.keys()].filter((key) => !POOL_URL_OPTIONS.has(key));
+  if (unsupported.length > 0) return { unsupported: unsupported.join(", ") };
+  const flag = (name: string) => url.searchParams.get(name) === "true";
+  const secure = url.searchParams.has("secure") ? flag("secure") : url.protocol === "smtps:";
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const tlsOptions: SmtpConnectionOptions["tls"] = {};
+  if (url.searchParams.has("tls.rejectUnauthorized")) tlsOptions.rejectUnauthorized = flag("tls.rejectUnauthorized");
+  const servername = url.searchParams.get("tls.servername");
+  if (servername) tlsOptions.servername = servername;
+  const timeouts = poolOptions({ concurrency: 1 });
+  const machine = hostname();
+  return {
+    host,
+    port: Number(url.port) || (secure ? 465 : 587),
+    secure,
+    requireTLS: flag("requireTLS"),
+    ignoreTLS: flag("ignoreTLS"),
+    tls: tlsOptions,
+    auth: url.username || url.password ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    // What nodemailer says in EHLO: the machine's name when it is fully qualified, else its address literal.
+    clientName: url.searchParams.get("name") || (machine.includes(".") ? machine : "[127.0.0.1]"),
+    connectionTimeoutMs: timeouts.connectionTimeout,
+    greetingTimeoutMs: timeouts.greetingTimeout,
+    socketTimeoutMs: timeouts.socketTimeout,
+  };
+}
+
+function createCarrier(smtpUrl: string, mail: Config["mail"], log: Logger): Carrier {
+  const options = smtpConnectionOptions(smtpUrl);
+  if ("unsupported" in options) {
+    log.info({ options: options.unsupported }, "SMTP_URL has options only nodemailer's pool understands: messages go through it");
+    const transport = nodemailer.createTransport({ url: smtpUrl, ...poolOptions(mail) });
+    return {
+      async send(envelope, raw) {
+        const info = await transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+        if (info.rejected.length > 0) {
+          throw Object.assign(new Error(String(info.response ?? "recipient rejected")), { code: "EENVELOPE", response: String(info.response ?? "recipient rejected") });
+        }
+        return String(info.response ?? "");
+      },
+      async close() {
+        transport.close();
+      },
+    };
+  }
+  const { maxConnections, maxMessages } = poolOptions(mail);
+  return createSmtpPool({ ...options, maxConnections, maxMessages, idleTimeoutMs: IDLE_TIMEOUT_MS });
+}
+
 function createSmtpMailer(smtpUrl: string, mail: Config["mail"], log: Logger): Mailer {
-  const transport = nodemailer.createTransport({ url: smtpUrl, ...poolOptions(mail), ...(mail.dkim ? { dkim: mail.dkim } : {}) });
+  const carrier = createCarrier(smtpUrl, mail, log);
+  const compose = createComposer(mail.dkim);
   const url = new URL(smtpUrl);
   const target = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ""}`;
   log.info({ target, connections: mail.concurrency, rate: mail.rate, dkim: mail.dkim ? `${mail.dkim.keySelector}._domainkey.${mail.dkim.domainName}` : "off" }, "mail goes out over SMTP");
@@ -126,19 +193,14 @@ function createSmtpMailer(smtpUrl: string, mail: Config["mail"], log: Logger): M
     target,
     async send(message) {
       try {
-        const info = await transport.sendMail(toNodemailer(message));
-        if (info.rejected.length > 0) {
-          const response = String(info.response ?? "recipient rejected").slice(0, MAX_RESPONSE_LENGTH);
-          return { accepted: false, temporary: false, reason: generalize(response), response };
-        }
-        return { accepted: true, response: String(info.response ?? "").slice(0, MAX_RESPONSE_LENGTH) };
+        const { envelope, raw } = compose(message);
+        const response = await carrier.send(envelope, raw);
+        return { accepted: true, response: response.slice(0, MAX_RESPONSE_LENGTH) };
       } catch (error) {
         return { accepted: false, ...classifySmtpError(error) };
       }
     },
-    async close() {
-      transport.close();
-    },
+    close: () => carrier.close(),
   };
 }
 
@@ -146,19 +208,19 @@ function createSmtpMailer(smtpUrl: string, mail: Config["mail"], log: Logger): M
 export function createOutboxMailer(outboxDir: string, log: Logger, dkim?: Config["mail"]["dkim"]): Mailer {
   const directory = resolve(outboxDir);
   mkdirSync(directory, { recursive: true });
-  // Signed like the real thing, so that what the outbox shows is what a server would receive.
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows", ...(dkim ? { dkim } : {}) });
+  // Composed and signed like the real thing, so that what the outbox shows is what a server would receive.
+  const compose = createComposer(dkim);
   log.warn({ outbox: directory }, "SMTP_URL is not set: mail is written as .eml files to the outbox, nothing is sent");
   return {
     target: directory,
     async send(message) {
       try {
-        const info = await transport.sendMail(toNodemailer(message));
+        const { raw } = compose(message);
         const name = message.messageId.replace(/^<|>$/g, "").replace(/[^A-Za-z0-9._@+-]/g, "_");
         const file = join(directory, `${name}.eml`);
         // Written aside and renamed, so a reader of the outbox never sees half a message.
         const partial = `${file}.partial`;
-        await writeFile(partial, info.message as Buffer);
+        await writeFile(partial, raw);
         await rename(partial, file);
         return { accepted: true, response: `written to ${file}` };
       } catch (error) {
