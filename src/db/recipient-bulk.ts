@@ -1,19 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
 import type { Database, Prisma, Tx } from "./database.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { sqliteFile } from "./provider.js";
-import { openSqliteConnection, retryWhileBusy, type SqliteConnection } from "./sqlite-connection.js";
+import type { NamedPublishStep } from "./publish-step.js";
+import { SqliteUploadThread } from "./sqlite-upload-thread.js";
+
+export { definePublishStep, type AppendCounts, type NamedPublishStep, type PublishStep } from "./publish-step.js";
 
 /**
  * Bulk recipient writes, bypassing Prisma's createMany (about 8,000 rows/s, far too slow for a
  * million recipients), all or nothing: a list is either wholly appended or not at all.
  *
- * SQLite: one writer at a time, so the upload is staged in short transactions of its own on a
- * connection beside Prisma's (other writers wait milliseconds, never the length of an upload), and
- * published into Recipient by one statement inside the transaction that also updates the sending.
+ * SQLite: one writer at a time, and a million rows take seconds to write: on the main thread that
+ * would stop the event loop that acknowledges Slack within its 3 seconds (better-sqlite3 is
+ * synchronous). So a list longer than one batch is written by the upload thread
+ * (sqlite-upload-worker.ts): its rows are staged in a file of the upload's own while they arrive
+ * (other writers never wait for a slow client), then published into Recipient by one statement in the
+ * transaction that also runs the upload's step (see PublishStep), all on the thread's own connection.
+ * A list of one batch or less is written on the main thread in one short transaction.
  *
  * PostgreSQL: writers do not block each other, so the rows go straight into Recipient with plain
  * multi-row INSERTs inside one transaction that stays invisible until it commits with the sending's
@@ -28,25 +34,19 @@ export interface RecipientRow {
 }
 
 export interface RecipientSink {
-  /** Writes one batch; returns how many of its rows were not repeats of earlier rows of this upload. */
-  write(rows: readonly RecipientRow[]): Promise<number>;
+  /** Writes one batch, in the order given; of rows with the same address, the first is kept. */
+  write(rows: readonly RecipientRow[]): Promise<void>;
 }
 
-export interface AppendCounts {
-  /** Rows that were not repeats within the upload. */
-  fresh: number;
-  /** Rows new to the sending, now its recipients. */
-  appended: number;
-}
-
-export interface AtomicAppend<T> {
+export interface AtomicAppend<B, A, T> {
   sendingId: string;
-  /** Runs first inside the transaction that makes the rows visible (creating the sending, say). */
-  before?(tx: Tx): Promise<void>;
+  step: NamedPublishStep<B, A, T>;
+  /** The data of the step's `before`. */
+  before?: B;
   /** Writes the rows, in batches of at most BULK_BATCH_SIZE. */
   fill(sink: RecipientSink): Promise<void>;
-  /** Runs last inside that transaction, knowing what was appended; its result is returned. */
-  after(tx: Tx, counts: AppendCounts): Promise<T>;
+  /** The data of the step's `after`, asked for once fill() is done: it may depend on the rows (their digest). */
+  after(): A;
 }
 
 /** Rows a caller collects before calling write(): the memory an upload holds does not grow beyond it. */
@@ -54,25 +54,21 @@ export const BULK_BATCH_SIZE = 5_000;
 
 /** An upload over a slow link may take long; the request timeout of the HTTP server bounds it too. */
 const UPLOAD_TRANSACTION = { timeout: 30 * 60_000, maxWait: 60_000 };
-/** SQLite: publishing a million staged rows takes seconds; Prisma's default is 5. */
-const PUBLISH_TRANSACTION = { timeout: 10 * 60_000, maxWait: 60_000 };
-
-/** Uploads older than this are abandoned (the process died mid-upload) and are removed by the next upload. */
-const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /** Appends recipient lists atomically; one per process, created by the composition root. */
 export interface RecipientBulk {
-  append<T>(work: AtomicAppend<T>, now?: Date): Promise<T>;
+  append<B, A, T>(work: AtomicAppend<B, A, T>, now?: Date): Promise<T>;
   close(): Promise<void>;
 }
 
 /** On PostgreSQL, `pool` is the uploads' own pool (the composition root creates it). */
 export function createRecipientBulk(db: Database, options: { pool?: pg.Pool } = {}): RecipientBulk {
   if (db.provider === "sqlite") {
-    const stager = new SqliteStager(sqliteFile(db.url));
+    if (sqliteFile(db.url) === ":memory:") throw new Error("Bulk uploads on SQLite need a database file, not an in-memory database.");
+    const thread = new SqliteUploadThread(db.url);
     return {
-      append: (work, now = new Date()) => appendThroughStaging(db, stager, work, now),
-      close: async () => stager.close(),
+      append: (work, now = new Date()) => appendOnSqlite(db, thread, work, now),
+      close: () => thread.close(),
     };
   }
   if (!options.pool) throw new Error("Bulk uploads on PostgreSQL need a pool of their own.");
@@ -83,55 +79,75 @@ export function createRecipientBulk(db: Database, options: { pool?: pg.Pool } = 
   };
 }
 
-async function appendThroughStaging<T>(db: Database, stager: SqliteStager, work: AtomicAppend<T>, now: Date): Promise<T> {
-  const uploadId = `upl_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`;
-  await stager.begin(uploadId, work.sendingId, new Date(now.getTime() - ABANDONED_AFTER_MS));
-  let fresh = 0;
+// --- SQLite ---------------------------------------------------------------------------------
+
+/**
+ * An upload that fits in one batch (a sending created with its recipients, a short list) is written
+ * right here, in one short transaction: a few milliseconds of the main thread. A longer one goes to
+ * the upload thread as soon as it outgrows the batch, its first rows with it.
+ */
+async function appendOnSqlite<B, A, T>(db: Database, thread: SqliteUploadThread, work: AtomicAppend<B, A, T>, now: Date): Promise<T> {
+  let held: RecipientRow[] = [];
+  let uploadId: string | undefined;
   try {
     await work.fill({
       async write(rows) {
-        const added = rows.length ? await stager.stage(uploadId, rows) : 0;
-        fresh += added;
-        return added;
+        if (rows.length === 0) return;
+        if (uploadId === undefined && held.length + rows.length <= BULK_BATCH_SIZE) {
+          held.push(...rows);
+          return;
+        }
+        if (uploadId === undefined) {
+          uploadId = `upl_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`;
+          await thread.open(uploadId);
+          if (held.length) await thread.stage(uploadId, held);
+          held = [];
+        }
+        await thread.stage(uploadId, rows);
       },
     });
-    return await db.prisma.$transaction(async (tx) => {
-      await work.before?.(tx);
-      const appended = await publishStaged(tx, uploadId, work.sendingId);
-      return work.after(tx, { fresh, appended });
-    }, PUBLISH_TRANSACTION);
+    if (uploadId === undefined) return await appendInProcess(db, work, held);
+    return await thread.publish<T>(uploadId, work.sendingId, { module: work.step.module, name: work.step.name }, work.before, work.after());
   } finally {
-    await stager.discard(uploadId);
+    if (uploadId !== undefined) await thread.discard(uploadId);
   }
 }
 
-/**
- * One statement, in upload order. The scan runs along the primary key over the upload's id range:
- * selecting by the (uploadId, email) index instead would sort a million rows first.
- */
-async function publishStaged(tx: Tx, uploadId: string, sendingId: string): Promise<number> {
-  const [range] = await tx.$queryRaw<{ lo: number | bigint | null; hi: number | bigint | null }[]>`
-    SELECT min("id") AS lo, max("id") AS hi FROM "StagedRecipient" WHERE "uploadId" = ${uploadId}`;
-  if (range?.lo == null || range.hi == null) return 0;
-  return tx.$executeRaw`
-    INSERT INTO "Recipient" ("sendingId", "email", "vars")
-    SELECT ${sendingId}, "email", "vars" FROM "StagedRecipient" NOT INDEXED
-    WHERE "id" BETWEEN ${Number(range.lo)} AND ${Number(range.hi)} AND "uploadId" = ${uploadId} ORDER BY "id"
-    ON CONFLICT ("sendingId", "email") DO NOTHING`;
+/** Rows a statement inserts (three parameters each, within SQLite's limit of 32,766). */
+const IN_PROCESS_STATEMENT_ROWS = 1_000;
+
+async function appendInProcess<B, A, T>(db: Database, work: AtomicAppend<B, A, T>, rows: readonly RecipientRow[]): Promise<T> {
+  return db.prisma.$transaction(async (tx) => {
+    if (work.step.before) await work.step.before(tx, work.before as B);
+    let appended = 0;
+    for (let start = 0; start < rows.length; start += IN_PROCESS_STATEMENT_ROWS) {
+      const slice = rows.slice(start, start + IN_PROCESS_STATEMENT_ROWS);
+      // In upload order, so that the first occurrence of an address within the upload is the one kept.
+      appended += await tx.$executeRawUnsafe(
+        `INSERT INTO "Recipient" ("sendingId", "email", "vars") VALUES ${slice.map(() => "(?, ?, ?)").join(", ")}
+         ON CONFLICT ("sendingId", "email") DO NOTHING`,
+        ...slice.flatMap((row) => [work.sendingId, row.email, row.vars]),
+      );
+    }
+    const fresh = new Set(rows.map((row) => row.email)).size;
+    return work.step.after(tx, work.after(), { fresh, appended });
+  });
 }
 
-async function appendInOneTransaction<T>(bulk: PostgresBulk, work: AtomicAppend<T>): Promise<T> {
+// --- PostgreSQL ---------------------------------------------------------------------------
+
+async function appendInOneTransaction<B, A, T>(bulk: PostgresBulk, work: AtomicAppend<B, A, T>): Promise<T> {
   return bulk.prisma.$transaction(async (tx) => {
     // The rows travel over the transaction's own connection as plain pg queries: through Prisma's
     // raw queries the same INSERTs take about twice as long.
     const connection = await bulk.connectionOf(tx);
-    await work.before?.(tx);
+    if (work.step.before) await work.step.before(tx, work.before as B);
     const [{ xid }] = (await connection.query<{ xid: string }>("SELECT pg_current_xact_id()::text AS xid")).rows as [{ xid: string }];
     let fresh = 0;
     let appended = 0;
     await work.fill({
       async write(rows) {
-        if (rows.length === 0) return 0;
+        if (rows.length === 0) return;
         const emails = rows.map((row) => row.email).join("\n");
         const vars = rows.map((row) => row.vars).join("\n");
         // Never write outside the transaction (Prisma rolled it back on a timeout and released the connection).
@@ -157,96 +173,11 @@ async function appendInOneTransaction<T>(bulk: PostgresBulk, work: AtomicAppend<
         }
         fresh += added + existing;
         appended += added;
-        return added + existing;
       },
     });
-    return work.after(tx, { fresh, appended });
+    return work.step.after(tx, work.after(), { fresh, appended });
   }, UPLOAD_TRANSACTION);
 }
-
-// --- SQLite ---------------------------------------------------------------------------------
-
-const DISCARD_SLICE = 20_000;
-
-class SqliteStager {
-  #connection: SqliteConnection | undefined;
-  #statements: ReturnType<SqliteStager["prepare"]> | undefined;
-
-  constructor(private readonly file: string) {}
-
-  private prepare(connection: SqliteConnection) {
-    const insert = connection.prepare(
-      'INSERT OR IGNORE INTO "StagedRecipient" ("uploadId", "email", "vars") VALUES (?, ?, ?)',
-    );
-    const range = connection.prepare('SELECT min("id") AS lo, max("id") AS hi FROM "StagedRecipient" WHERE "uploadId" = ?');
-    const deleteRange = connection.prepare(
-      'DELETE FROM "StagedRecipient" NOT INDEXED WHERE "id" >= ? AND "id" < ? AND "uploadId" = ?',
-    );
-    return {
-      stage: connection.transaction((uploadId: string, rows: readonly RecipientRow[]) => {
-        let added = 0;
-        for (const row of rows) added += insert.run(uploadId, row.email, row.vars).changes;
-        return added;
-      }),
-      begin: connection.transaction((uploadId: string, sendingId: string, abandonedBefore: string) => {
-        connection
-          .prepare(
-            'DELETE FROM "StagedRecipient" WHERE "uploadId" IN (SELECT "id" FROM "RecipientUpload" WHERE "createdAt" < ?)',
-          )
-          .run(abandonedBefore);
-        connection.prepare('DELETE FROM "RecipientUpload" WHERE "createdAt" < ?').run(abandonedBefore);
-        connection
-          .prepare('INSERT INTO "RecipientUpload" ("id", "sendingId", "createdAt") VALUES (?, ?, ?)')
-          .run(uploadId, sendingId, new Date().toISOString());
-      }),
-      range: (uploadId: string) => range.get(uploadId) as { lo: number | null; hi: number | null },
-      deleteRange: (uploadId: string, from: number, to: number) => deleteRange.run(from, to, uploadId).changes,
-      deleteUpload: (uploadId: string) =>
-        connection.prepare('DELETE FROM "RecipientUpload" WHERE "id" = ?').run(uploadId).changes,
-    };
-  }
-
-  private get statements() {
-    if (!this.#statements) {
-      const connection = openSqliteConnection(this.file);
-      this.#connection = connection;
-      this.#statements = this.prepare(connection);
-    }
-    return this.#statements;
-  }
-
-  async begin(uploadId: string, sendingId: string, abandonedBefore: Date) {
-    const { begin } = this.statements;
-    await retryWhileBusy(() => begin.immediate(uploadId, sendingId, abandonedBefore.toISOString()));
-  }
-
-  async stage(uploadId: string, rows: readonly RecipientRow[]) {
-    const { stage } = this.statements;
-    return retryWhileBusy(() => stage.immediate(uploadId, rows));
-  }
-
-  async discard(uploadId: string) {
-    const { range, deleteRange, deleteUpload } = this.statements;
-    const { lo, hi } = range(uploadId);
-    // In slices along the primary key, yielding between them: one DELETE of a million rows would hold
-    // the write lock and the event loop for seconds.
-    if (lo !== null && hi !== null) {
-      for (let from = lo; from <= hi; from += DISCARD_SLICE) {
-        await retryWhileBusy(() => deleteRange(uploadId, from, from + DISCARD_SLICE));
-        await sleep(0);
-      }
-    }
-    await retryWhileBusy(() => deleteUpload(uploadId));
-  }
-
-  close() {
-    this.#connection?.close();
-    this.#connection = undefined;
-    this.#statements = undefined;
-  }
-}
-
-// --- PostgreSQL ---------------------------------------------------------------------------
 
 interface PostgresBulk {
   prisma: Prisma;

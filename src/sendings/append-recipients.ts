@@ -1,15 +1,14 @@
 import { BULK_BATCH_SIZE, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
-import { chainRecipientsDigest, contentHash } from "../domain/content-hash.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
-import { API_ACTOR, apiActor, contentOf, lockEditableSending, notEditableIn, recordContentChange } from "./support/content-change.js";
+import { API_ACTOR, apiActor, notEditableIn } from "./support/content-change.js";
 import type { IntakeDeps } from "./support/deps.js";
-import { createBatchDigest, toRecipientRow, type BatchDigest } from "./support/recipient-batch.js";
-import { formatIssuePath, issuesOf, recipientLine, slackUserId } from "./support/sending-input.js";
+import { createBatchDigest, type BatchDigest } from "./support/recipient-batch.js";
+import { createLineReader, type ReadLine } from "./support/recipient-line.js";
+import { appendedRecipientsStep } from "./support/recipient-publish-steps.js";
+import { formatIssuePath, slackUserId } from "./support/sending-input.js";
 import { SENDING_ID } from "./support/sending-id.js";
-import { malformedText, mayHoldMalformedText } from "./support/well-formed-text.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
-import { recordOutboxMessage } from "../db/outbox.js";
 
 export interface AppendInput {
   sendingId: string;
@@ -42,6 +41,14 @@ export interface InvalidLine {
 const REPORTED_INVALID_LINES = 20;
 
 /**
+ * Lines are read and checked in slices of about this much of the main thread's time, the event loop
+ * served between them: while lines keep arriving, the loop below would otherwise run on from one
+ * line to the next without ever letting a Slack click (3 seconds to acknowledge) in.
+ */
+const SLICE_MS = 10;
+const nextTurnOfTheEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * Appends recipients from a stream of NDJSON lines, all or nothing: one invalid line refuses the
  * whole upload and nothing is written. Memory stays flat whatever the list size: lines are written
  * in fixed-size batches as they arrive and become visible together (see RecipientBulk).
@@ -65,40 +72,15 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
   const startedAt = performance.now();
   let received = 0;
   let readAt = startedAt;
-  const outcome = await deps.recipients.append({
+  const outcome = await deps.recipients.append(
+    {
       sendingId,
+      step: appendedRecipientsStep,
       async fill(sink) {
-        received = await writeLines(input.lines, sink, digest, recipientLine(deps.recipientVarsLimits));
+        received = await writeLines(input.lines, sink, digest, createLineReader(deps.recipientVarsLimits));
         readAt = performance.now();
       },
-      async after(tx, counts) {
-        await lockEditableSending(tx, sendingId, clock.now());
-        const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId } });
-        const unchanged = { ...counts, status: current.status, approvalsWithdrawn: 0, recipientCount: current.recipientCount };
-        if (counts.appended === 0) return unchanged;
-        const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, digest.digest());
-        const updated = await tx.sending.update({
-          where: { id: sendingId },
-          data: {
-            recipientCount: { increment: counts.appended },
-            recipientsDigest,
-            contentHash: contentHash(contentOf(current), recipientsDigest),
-          },
-        });
-        const change = await recordContentChange(tx, current, {
-          actor,
-          action: "recipients appended",
-          reason: current.status === "SCHEDULED" ? "recipients changed" : null,
-          details: { changed: ["recipients"], received, appended: counts.appended },
-        });
-        await recordOutboxMessage(tx, sendingId, {
-          kind: "content-changed",
-          by: actor,
-          changed: ["recipients"],
-          approvalsWithdrawn: change.approvalsWithdrawn,
-        });
-        return { ...counts, ...change, recipientCount: updated.recipientCount };
-      },
+      after: () => ({ sendingId, actor, received, batchDigest: digest.digest(), now: clock.now() }),
     },
     clock.now(),
   );
@@ -130,8 +112,8 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
  * is written while the next is read and checked, never more, so memory stays flat. Any invalid line
  * refuses the upload (after reading the rest, to name every bad line).
  */
-async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest, schema: LineSchema): Promise<number> {
-  let writing: Promise<number> | undefined;
+async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest, readLine: ReadLine): Promise<number> {
+  let writing: Promise<void> | undefined;
   const write = async (rows: RecipientRow[]) => {
     await writing;
     writing = rows.length ? sink.write(rows) : undefined;
@@ -143,11 +125,16 @@ async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, dig
     let received = 0;
     let batch: RecipientRow[] = [];
     let lineNumber = 0;
+    let sliceStartedAt = performance.now();
     for await (const line of lines) {
       lineNumber += 1;
+      if (performance.now() - sliceStartedAt >= SLICE_MS) {
+        await nextTurnOfTheEventLoop();
+        sliceStartedAt = performance.now();
+      }
       const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
       if (!text) continue;
-      const parsed = parseLine(text, schema);
+      const parsed = readLine(text);
       if ("problems" in parsed) {
         invalidCount += 1;
         if (invalidCount <= REPORTED_INVALID_LINES) {
@@ -172,22 +159,6 @@ async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, dig
     // A batch still being written must land before the upload is given up, or its rows would outlive it.
     await writing?.catch(() => {});
   }
-}
-
-type LineSchema = ReturnType<typeof recipientLine>;
-
-function parseLine(text: string, schema: LineSchema): { row: RecipientRow } | { problems: { path: (string | number)[]; message: string }[] } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { problems: [{ path: [], message: "is not valid JSON" }] };
-  }
-  const malformed = mayHoldMalformedText(text) ? malformedText(json) : undefined;
-  if (malformed) return { problems: [{ path: malformed.path, message: malformed.problem }] };
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) return { problems: issuesOf(parsed.error) };
-  return { row: toRecipientRow(parsed.data) };
 }
 
 function invalidLines(count: number, reported: InvalidLine[]): AppError {

@@ -8,9 +8,8 @@ import { createBatchDigest, toRecipientRow } from "./support/recipient-batch.js"
 import { invalidInput, sendingInputSchema } from "./support/sending-input.js";
 import { newSendingId } from "./support/sending-id.js";
 import { analysisAfterCommit, type AnalysisSummary } from "./support/sending-representation.js";
-import { recordAudit } from "../db/transition.js";
 import { notifyAfterCommit } from "./support/notify-after-commit.js";
-import { recordOutboxMessage } from "../db/outbox.js";
+import { createdSendingStep } from "./support/recipient-publish-steps.js";
 
 export interface CreatedSending {
   id: string;
@@ -50,37 +49,32 @@ export async function createSending(deps: IntakeDeps & { analyzer: SendingAnalyz
   };
   const hash = contentHash(content, recipientsDigest);
 
-  await deps.recipients.append({
+  await deps.recipients.append(
+    {
       sendingId: id,
-      async before(tx) {
-        await tx.sending.create({
-          data: {
-            id,
-            name: sending.name,
-            ...content,
-            launchAt: sending.launchAt,
-            requestedBy: sending.requestedBy,
-            contentHash: hash,
-            recipientsDigest,
-            recipientCount: rows.length,
-          },
-        });
+      step: createdSendingStep,
+      before: {
+        id,
+        name: sending.name,
+        ...content,
+        launchAt: sending.launchAt,
+        requestedBy: sending.requestedBy,
+        contentHash: hash,
+        recipientsDigest,
+        recipientCount: rows.length,
       },
       async fill(sink) {
         for (let start = 0; start < rows.length; start += BULK_BATCH_SIZE) {
           await sink.write(rows.slice(start, start + BULK_BATCH_SIZE));
         }
       },
-      async after(tx, counts) {
-        // The input has no duplicate addresses and the sending is new: every row is appended.
-        if (counts.appended !== rows.length) throw new Error(`stored ${counts.appended} of ${rows.length} recipients`);
-        await recordAudit(tx, id, {
-          actor: sending.requestedBy,
-          action: "created",
-          details: { recipients: rows.length, launchAt: sending.launchAt.toISOString(), via: apiActor(input.tokenName) },
-        });
-        await recordOutboxMessage(tx, id, { kind: "created" });
-      },
+      after: () => ({
+        id,
+        requestedBy: sending.requestedBy,
+        recipients: rows.length,
+        launchAt: sending.launchAt,
+        via: apiActor(input.tokenName),
+      }),
     },
     clock.now(),
   );

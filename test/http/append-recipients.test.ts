@@ -1,7 +1,12 @@
 import pino from "pino";
-import { request } from "node:http";
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { request, type ClientRequest } from "node:http";
+import { basename, dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { sqliteFile } from "../../src/db/provider.js";
+import { chainRecipientsDigest, contentHash } from "../../src/domain/content-hash.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 
@@ -32,11 +37,28 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
       raw: typeof lines === "string" ? lines : ndjson(lines),
       contentType: NDJSON,
     });
+  /** SQLite: the files a long upload stages its rows in, beside the database; gone once the upload is over. */
+  const stagingFiles = () => {
+    if (provider !== "sqlite") return [];
+    const file = sqliteFile(h.db.url);
+    return readdirSync(dirname(file)).filter((name) => name.startsWith(`${basename(file)}-upload-`));
+  };
+  /** An upload is under way: its rows staged (SQLite) or its transaction open, idle or at work (PostgreSQL). */
+  const uploadInProgress = async () =>
+    provider === "sqlite"
+      ? stagingFiles().length > 0
+      : Number(
+          (
+            await h.db.prisma.$queryRaw<{ open: bigint }[]>`
+              SELECT count(*) AS open FROM pg_stat_activity
+              WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`
+          )[0]?.open,
+        ) > 0;
   const nothingWritten = async () => {
     expect(await h.rowCounts()).toEqual(before);
     expect(h.notifier.events).toEqual([]);
+    expect(stagingFiles()).toEqual([]);
   };
-
   it("appends three lines, updates the count and the content hash, and tells Slack", async () => {
     const sending = await createSending();
     const response = await append(sending.id, [
@@ -216,17 +238,7 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
     req.write(ndjson(Array.from({ length: 6_000 }, (_, i) => ({ email: `cut${i}@example.com` }))));
     await sleep(300);
     req.destroy();
-    // The server has given the upload up once no upload is staged (SQLite) and no transaction is left open (PostgreSQL).
-    const uploadInProgress = async () =>
-      provider === "sqlite"
-        ? (await h.db.prisma.recipientUpload.count()) > 0
-        : Number(
-            (
-              await h.db.prisma.$queryRaw<{ open: bigint }[]>`
-                SELECT count(*) AS open FROM pg_stat_activity
-                WHERE datname = current_database() AND state LIKE 'idle in transaction%'`
-            )[0]?.open,
-          ) > 0;
+    // The server has given the upload up once nothing is staged (SQLite) and no transaction is left open (PostgreSQL).
     for (let i = 0; i < 100 && (await uploadInProgress()); i++) await sleep(50);
     expect(await uploadInProgress()).toBe(false);
     await nothingWritten();
@@ -234,4 +246,147 @@ describeEachDatabase("intake: append recipients as NDJSON", (provider) => {
     expect(logLines.filter((l) => l.msg.includes("client went away")).map((l) => l.level)).toEqual([30]);
     expect(logLines.filter((l) => l.level >= 50)).toEqual([]);
   });
+});
+
+describeEachDatabase("intake: long NDJSON uploads, staged (SQLite) and published in one transaction", (provider) => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await startHttpHarness(provider, { env: { API_NDJSON_LIMIT: "16mb" } });
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => {
+    h.notifier.events.length = 0;
+  });
+
+  async function createSending() {
+    const created = await h.request("POST", "/api/sendings", { body: sendingJson() });
+    expect(created.status).toBe(201);
+    h.notifier.events.length = 0;
+    return created.body as { id: string; contentHash: string };
+  }
+  const append = (id: string, lines: unknown[]) => h.request("POST", `/api/sendings/${id}/recipients`, { raw: ndjson(lines), contentType: NDJSON });
+  const stagingFiles = () => {
+    if (provider !== "sqlite") return [];
+    const file = sqliteFile(h.db.url);
+    return readdirSync(dirname(file)).filter((name) => name.startsWith(`${basename(file)}-upload-`));
+  };
+  const uploadInProgress = async () =>
+    provider === "sqlite"
+      ? stagingFiles().length > 0
+      : Number(
+          (
+            await h.db.prisma.$queryRaw<{ open: bigint }[]>`
+              SELECT count(*) AS open FROM pg_stat_activity
+              WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`
+          )[0]?.open,
+        ) > 0;
+  let before: Record<string, number>;
+  const nothingWritten = async () => {
+    expect(await h.rowCounts()).toEqual(before);
+    expect(h.notifier.events).toEqual([]);
+    expect(stagingFiles()).toEqual([]);
+  };
+  /** Lines of a long list: more than one batch (5,000), so that it is staged on SQLite. */
+  const readers = (count: number, prefix = "reader") =>
+    Array.from({ length: count }, (_, i) => ({ email: `${prefix}${i}@example.com`, vars: { firstName: `Reader ${i}`, n: i } }));
+  /** The digest of rows as they are stored, in order, computed here from the lines themselves. */
+  const digestOf = (rows: { email: string; vars?: unknown }[]) => {
+    const hash = createHash("sha256");
+    for (const row of rows) hash.update(`${row.email.trim().toLowerCase()}\t${JSON.stringify(row.vars ?? {})}\n`);
+    return hash.digest("hex");
+  };
+  /** A chunked upload that the test writes piece by piece; `answer` settles with the response. */
+  const chunkedUpload = (id: string) => {
+    const req: ClientRequest = request(new URL(`${h.baseUrl}/api/sendings/${id}/recipients`), {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": NDJSON, "transfer-encoding": "chunked" },
+    });
+    const answer = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      req.on("response", (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      });
+      req.on("error", reject);
+    });
+    return { req, answer };
+  };
+
+  it("appends a list longer than a batch whole and in order, the first of a repeated address kept; count, digest and hash follow", async () => {
+    const sending = await createSending();
+    const { recipientsDigest: digestBefore } = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: sending.id } });
+    const lines: { email: string; vars?: unknown }[] = readers(12_000);
+    lines.splice(7_000, 0, { email: "READER10@example.com", vars: { firstName: "Second of reader10" } });
+    lines.splice(100, 0, { email: "ann@example.com", vars: { firstName: "Ann again" } }, { email: "bob@example.com" });
+    const response = await append(sending.id, lines);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ received: 12_003, appended: 12_000, duplicates: { inUpload: 1, alreadyInSending: 2 }, recipientCount: 12_002 });
+
+    const rows = await h.db.prisma.recipient.findMany({ where: { sendingId: sending.id }, orderBy: { id: "asc" }, select: { email: true, vars: true } });
+    expect(rows.map((row) => row.email)).toEqual(["ann@example.com", "bob@example.com", ...readers(12_000).map((row) => row.email)]);
+    expect(JSON.parse(rows[12]!.vars)).toEqual({ firstName: "Reader 10", n: 10 });
+    expect(JSON.parse(rows[0]!.vars)).toMatchObject({ firstName: "Ann" });
+
+    // The digest covers every line received, in order, repeats included, chained onto what the sending had.
+    const stored = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: sending.id } });
+    const recipientsDigest = chainRecipientsDigest(digestBefore, digestOf(lines));
+    expect(stored.recipientsDigest).toBe(recipientsDigest);
+    expect(stored.contentHash).toBe(contentHash(stored, recipientsDigest));
+    expect(stored.recipientCount).toBe(await h.db.prisma.recipient.count({ where: { sendingId: sending.id } }));
+    const audit = await h.db.prisma.auditEvent.findFirstOrThrow({ where: { sendingId: sending.id }, orderBy: { id: "desc" } });
+    expect(JSON.parse(audit.details ?? "{}")).toMatchObject({ received: 12_003, appended: 12_000 });
+    expect(stagingFiles()).toEqual([]);
+  }, 60_000);
+
+  it("writes nothing when a long upload fails at its very end: the sending was cancelled while the lines came in", async () => {
+    const sending = await createSending();
+    const upload = chunkedUpload(sending.id);
+    upload.req.write(ndjson(readers(11_000)));
+    for (let i = 0; i < 100 && !(await uploadInProgress()); i++) await sleep(50);
+    expect(await uploadInProgress()).toBe(true);
+    await h.db.prisma.sending.update({ where: { id: sending.id }, data: { status: "CANCELLED" } });
+    before = await h.rowCounts();
+    upload.req.end(ndjson(readers(4_000, "late")));
+    const response = await upload.answer;
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ error: "conflict", status: "CANCELLED" });
+    await nothingWritten();
+    expect(await h.db.prisma.recipient.count({ where: { sendingId: sending.id } })).toBe(2);
+  }, 60_000);
+
+  it("two long uploads to one sending at once: each is whole, no address twice, the count and the digest chain agree", async () => {
+    const sending = await createSending();
+    const { recipientsDigest: digestBefore } = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: sending.id } });
+    const first = readers(8_000);
+    const second = readers(8_000).slice(5_000).concat(readers(5_000, "other"));
+    const [a, b] = await Promise.all([append(sending.id, first), append(sending.id, second)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.appended + b.body.appended).toBe(13_000);
+    expect(a.body.duplicates.alreadyInSending + b.body.duplicates.alreadyInSending).toBe(3_000);
+    const stored = await h.db.prisma.sending.findUniqueOrThrow({ where: { id: sending.id } });
+    expect(stored.recipientCount).toBe(13_002);
+    expect(await h.db.prisma.recipient.count({ where: { sendingId: sending.id } })).toBe(13_002);
+    // Whichever committed first is chained first.
+    const [dA, dB] = [digestOf(first), digestOf(second)];
+    expect([chainRecipientsDigest(chainRecipientsDigest(digestBefore, dA), dB), chainRecipientsDigest(chainRecipientsDigest(digestBefore, dB), dA)]).toContain(
+      stored.recipientsDigest,
+    );
+    expect(stored.contentHash).toBe(contentHash(stored, stored.recipientsDigest));
+    expect(stagingFiles()).toEqual([]);
+  }, 60_000);
+
+  it("writes nothing when the client stops after rows were staged", async () => {
+    const sending = await createSending();
+    before = await h.rowCounts();
+    const upload = chunkedUpload(sending.id);
+    upload.answer.catch(() => {});
+    upload.req.write(ndjson(readers(11_000)));
+    for (let i = 0; i < 100 && !(await uploadInProgress()); i++) await sleep(50);
+    expect(await uploadInProgress()).toBe(true);
+    upload.req.destroy();
+    for (let i = 0; i < 100 && (await uploadInProgress()); i++) await sleep(50);
+    expect(await uploadInProgress()).toBe(false);
+    await nothingWritten();
+  }, 60_000);
 });

@@ -20,7 +20,8 @@ export function createBatchDigest(): BatchDigest {
   return {
     add(row: RecipientRow) {
       // Addresses hold no tab or newline and the JSON text no raw newline, so rows cannot run together.
-      hash.update(row.email).update("\t").update(row.vars).update("\n");
+      // One update a row: each update crosses into native code, and a million rows pay it a million times.
+      hash.update(`${row.email}\t${row.vars}\n`);
     },
     digest: () => hash.digest("hex"),
   };
