@@ -44,6 +44,22 @@ export interface Outage {
 /** A message, an ephemeral message or a view: what a person clicks in. */
 export type Surface = { channel: string; ts: string } | { ephemeral: EphemeralMessage } | { viewId: string };
 
+/**
+ * Which element the person clicks when several share an action_id: Slack asks action_ids to be
+ * unique within a block only, so a list of sendings repeats its Pause once per sending. Without a
+ * place, the first element with the action_id.
+ */
+export interface ElementPlace {
+  /** The position of the block the element is in, as the person saw the surface. */
+  blockIndex?: number;
+  /**
+   * The element's value as the person saw it. When the surface changed before the click arrived
+   * and the block at `blockIndex` no longer holds it, the element with this value is clicked
+   * wherever it moved, never another one that happens to sit there now.
+   */
+  value?: string;
+}
+
 /** What became of a modal submission. */
 export type SubmitOutcome =
   | { kind: "closed" }
@@ -207,9 +223,9 @@ export class SlackStandin {
 
   // ---- what people do in the client ----
 
-  /** A person clicks a button (or a link button) in a message, an ephemeral message or a modal. */
-  async click(user: string, surface: Surface, actionId: string): Promise<void> {
-    const { element, blockId } = this.findElement(surface, actionId);
+  /** A person clicks a button (or a link button) in a message, an ephemeral message, a modal or the Home tab. */
+  async click(user: string, surface: Surface, actionId: string, place: ElementPlace = {}): Promise<void> {
+    const { element, blockId } = this.findElement(surface, actionId, place);
     if (element.type !== "button") throw new Error(`${actionId} is a ${String(element.type)}, not a button`);
     await this.sendAction(user, surface, {
       type: "button",
@@ -222,8 +238,8 @@ export class SlackStandin {
   }
 
   /** A person picks an option in a select menu, overflow menu or radio group outside an input block. */
-  async pick(user: string, surface: Surface, actionId: string, option: { text: unknown; value: string }): Promise<void> {
-    const { element, blockId } = this.findElement(surface, actionId);
+  async pick(user: string, surface: Surface, actionId: string, option: { text: unknown; value: string }, place: ElementPlace = {}): Promise<void> {
+    const { element, blockId } = this.findElement(surface, actionId, place);
     await this.sendAction(user, surface, { type: element.type, action_id: actionId, block_id: blockId, selected_option: option });
   }
 
@@ -591,10 +607,10 @@ export class SlackStandin {
     return message.blocks;
   }
 
-  /** The interactive element with this action_id, where the person sees it. */
-  private findElement(surface: Surface, actionId: string) {
-    const blocks = this.blocksOf(surface);
-    for (const [index, raw] of blocks.entries()) {
+  /** The interactive element with this action_id, where the person sees it (at `place`, when given). */
+  private findElement(surface: Surface, actionId: string, place: ElementPlace = {}) {
+    const found: Array<{ element: Record<string, unknown>; blockId: string; index: number }> = [];
+    for (const [index, raw] of this.blocksOf(surface).entries()) {
       const block = raw as Record<string, unknown>;
       // Slack gives blocks without a block_id one of its own; the payload reports it.
       const blockId = typeof block.block_id === "string" ? block.block_id : `standin-${index}`;
@@ -603,10 +619,12 @@ export class SlackStandin {
         ...(block.accessory ? [block.accessory as Record<string, unknown>] : []),
         ...(block.element ? [block.element as Record<string, unknown>] : []),
       ];
-      const element = candidates.find((e) => e.action_id === actionId);
-      if (element) return { element, blockId };
+      const element = candidates.find((e) => e.action_id === actionId && (place.value === undefined || e.value === place.value));
+      if (element) found.push({ element, blockId, index });
     }
-    throw new Error(`no element ${actionId} where the person looks; they cannot click what is not there`);
+    const atPlace = place.blockIndex === undefined ? found[0] : (found.find((f) => f.index === place.blockIndex) ?? (place.value !== undefined ? found[0] : undefined));
+    if (atPlace) return atPlace;
+    throw new Error(`no element ${actionId}${place.value !== undefined ? ` with value ${place.value}` : ""} where the person looks; they cannot click what is not there`);
   }
 
   private closeOne(open: OpenView) {

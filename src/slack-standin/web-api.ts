@@ -191,9 +191,13 @@ export class WebApi {
       const trigger = this.exchangeTrigger(required(args, "trigger_id"));
       const view = this.checkedView(args);
       if (view.type !== "modal") throw invalidArguments(["views.push pushes modals only [json-pointer:/view/type]"]);
-      const top = (trigger.viewId && this.openView(trigger.viewId)) || this.ws.topModal(trigger.user);
-      if (top && this.stackDepth(top) >= 3) throw new SlackError("push_limit_reached");
-      return { view: this.viewJson(this.storeView(trigger.user, view, top ?? null)) };
+      // A push goes onto the modal the interaction came from. A click in a message or on the Home
+      // tab has a trigger but no modal stack: Slack answers not_found (the view to push onto), and
+      // the trigger is spent as with any other refused view.
+      const top = trigger.viewId ? this.openView(trigger.viewId) : undefined;
+      if (!top || top.type !== "modal") throw new SlackError("not_found");
+      if (this.stackDepth(top) >= 3) throw new SlackError("push_limit_reached");
+      return { view: this.viewJson(this.storeView(trigger.user, view, top)) };
     },
 
     "views.update": (args) => {

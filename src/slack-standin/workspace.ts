@@ -71,7 +71,7 @@ export interface Trigger {
   user: string;
   issuedAt: number;
   exchanged: boolean;
-  /** The modal the interaction came from: views.push stacks on it. */
+  /** The view the interaction came from (a modal or the Home tab): views.push stacks on it when it is a modal. */
   viewId?: string;
 }
 

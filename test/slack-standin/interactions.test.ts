@@ -228,6 +228,64 @@ describe("the app's Home tab", () => {
     await expect(slack.click("UBOB", { viewId }, "sending.pause")).rejects.toThrow(/UANN's screen/);
   });
 
+  it("a click on the Home tab cannot push a modal: there is no modal stack to push onto (not_found); views.open works", async () => {
+    const slack = workspace();
+    const modal = { type: "modal", title: plain("sendgate"), blocks: [{ type: "section", text: { type: "mrkdwn", text: "Refused" } }] };
+    let answered: unknown[] = [];
+    const app = scriptedApp({
+      interactive: (payload) => {
+        const trigger = String(payload.trigger_id);
+        const method = (payload.actions as Array<{ action_id: string }>)[0]!.action_id === "sending.pause" ? "views.push" : "views.open";
+        answered = [...answered, slack.callApi(method, { trigger_id: trigger, view: JSON.stringify(modal) }, TOKEN).body];
+        return undefined;
+      },
+    });
+    slack.connect(app.transport);
+    slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify({ type: "home", blocks: [...home("In progress: 1").blocks, { type: "actions", elements: [{ type: "button", action_id: "sending.cancel", text: plain("Cancel"), value: "snd_1" }] }] }) }, TOKEN);
+    const viewId = slack.workspace.homes.get("UANN")!;
+
+    await slack.click("UANN", { viewId }, "sending.pause");
+    expect(answered[0]).toEqual({ ok: false, error: "not_found" });
+    expect(slack.refusals).toEqual([{ where: "views.push", error: "not_found", messages: [] }]);
+    expect(slack.modalOf("UANN")).toBeUndefined();
+
+    await slack.click("UANN", { viewId }, "sending.cancel");
+    expect(answered[1]).toMatchObject({ ok: true, view: { type: "modal", previous_view_id: null } });
+    expect(slack.modalOf("UANN")).toBeDefined();
+  });
+
+  it("a click in a message cannot push a modal either, though one of the person's modals is open elsewhere", async () => {
+    const slack = workspace();
+    const modal = { type: "modal", title: plain("sendgate"), blocks: [{ type: "section", text: { type: "mrkdwn", text: "Refused" } }] };
+    const open = slack.callApi("views.open", { trigger_id: slack.workspace.issueTrigger("UANN"), view: JSON.stringify(modal) }, TOKEN).body;
+    expect(open.ok).toBe(true);
+    expect(slack.callApi("views.push", { trigger_id: slack.workspace.issueTrigger("UANN"), view: JSON.stringify(modal) }, TOKEN).body).toEqual({ ok: false, error: "not_found" });
+  });
+
+  it("blocks may repeat an action_id: the click lands in the block the person clicked, and a moved button is found by its value", async () => {
+    const slack = workspace();
+    const app = scriptedApp({});
+    slack.connect(app.transport);
+    const controls = (id: string) => ({ type: "actions", elements: [{ type: "button", action_id: "sending.pause", text: plain("Pause"), value: id }] });
+    const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text } });
+    slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify({ type: "home", blocks: [section("Alpha"), controls("snd_a"), section("Bravo"), controls("snd_b")] }) }, TOKEN);
+    const viewId = slack.workspace.homes.get("UANN")!;
+    const clicked = () => (app.seen.at(-1) as { actions: Array<{ value: string; block_id: string }> }).actions[0]!;
+
+    await slack.click("UANN", { viewId }, "sending.pause");
+    expect(clicked()).toMatchObject({ value: "snd_a", block_id: "standin-1" });
+    await slack.click("UANN", { viewId }, "sending.pause", { blockIndex: 3 });
+    expect(clicked()).toMatchObject({ value: "snd_b", block_id: "standin-3" });
+    await expect(slack.click("UANN", { viewId }, "sending.pause", { blockIndex: 2 })).rejects.toThrow(/no element sending\.pause/);
+
+    // Alpha finished and left the list: Bravo's button moved up to where Alpha's was.
+    slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify({ type: "home", blocks: [section("Bravo"), controls("snd_b")] }) }, TOKEN);
+    await slack.click("UANN", { viewId }, "sending.pause", { blockIndex: 3, value: "snd_b" });
+    expect(clicked()).toMatchObject({ value: "snd_b", block_id: "standin-1" });
+    // A click on Alpha's button, shown a moment ago, never lands on Bravo's.
+    await expect(slack.click("UANN", { viewId }, "sending.pause", { blockIndex: 1, value: "snd_a" })).rejects.toThrow(/no element sending\.pause with value snd_a/);
+  });
+
   it("an app_home_opened acknowledged later than three seconds is a refusal", async () => {
     const slack = workspace();
     slack.connect(scriptedApp({ elapsedMs: 3001 }).transport);

@@ -145,6 +145,18 @@ describe("the stand-in's Web API", () => {
     expect(slack.callApi("views.update", { view_id: "VNOPE", view: JSON.stringify(modal()) }, TOKEN).body).toEqual({ ok: false, error: "not_found" });
   });
 
+  it("views.push needs the modal the interaction came from: from a message or the Home tab it is not_found", () => {
+    const slack = workspace();
+    expect(slack.callApi("views.push", { trigger_id: slack.workspace.issueTrigger("UANN"), view: JSON.stringify(modal()) }, TOKEN).body).toEqual({ ok: false, error: "not_found" });
+    slack.callApi("views.publish", { user_id: "UANN", view: JSON.stringify({ type: "home", blocks: [section("Home")] }) }, TOKEN);
+    const home = slack.workspace.homes.get("UANN")!;
+    expect(slack.callApi("views.push", { trigger_id: slack.workspace.issueTrigger("UANN", home), view: JSON.stringify(modal()) }, TOKEN).body).toEqual({ ok: false, error: "not_found" });
+    const first = slack.callApi("views.open", { trigger_id: slack.workspace.issueTrigger("UANN"), view: JSON.stringify(modal()) }, TOKEN).body as { view: { id: string } };
+    slack.callApi("views.update", { view_id: first.view.id, view: JSON.stringify(modal()) }, TOKEN);
+    expect(slack.callApi("views.push", { trigger_id: slack.workspace.issueTrigger("UANN", first.view.id), view: JSON.stringify(modal()) }, TOKEN).body).toMatchObject({ ok: true });
+    expect([...slack.workspace.views.values()].filter((v) => v.type === "home")).toHaveLength(1);
+  });
+
   it("views.push stacks at most three modals", () => {
     const slack = workspace();
     const first = slack.callApi("views.open", { trigger_id: slack.workspace.issueTrigger("UANN"), view: JSON.stringify(modal()) }, TOKEN).body as { view: { id: string } };
