@@ -1,8 +1,11 @@
 import { AppError } from "../domain/errors.js";
 import { parseVars } from "../mail/message.js";
-import { compileSending, templateVariables, type RenderedMessage } from "../mail/templates.js";
+import type { Database } from "../db/database.js";
+import type { RenderedMessage } from "../mail/templates.js";
 import { parseVariablePath, readPath } from "../mail/variable-paths.js";
-import { assertMayControl } from "./support/authority.js";
+import { assertMayControlSending } from "./support/authority.js";
+import { createBoundedCache, sharedDerivation } from "./support/bounded-cache.js";
+import { compiledContent } from "./support/compiled-content.js";
 import type { ControlDeps } from "./support/deps.js";
 import { placeholders, queryAlongIndex } from "./support/index-walk.js";
 
@@ -27,22 +30,54 @@ export interface RecipientPreview {
   nextId: number | null;
 }
 
+/** Previews kept ready: a card's first recipient and the ones people step to; about 20 KB each. */
+const PREVIEW_LIMIT = 256;
+const previews = createBoundedCache<string, Promise<RecipientPreview>>(PREVIEW_LIMIT);
+
 /**
  * Renders the message exactly as one recipient will get it. Steps through the list in address order
  * along the (sendingId, email) index, so moving through a list of a million stays an index lookup.
+ *
+ * Each click reads only who may look and the sending's content hash; the preview itself is rendered
+ * once per content hash and recipient, however many people open it at the same moment. The hash
+ * covers the templates, the sender and every recipient (recipients are only ever appended, and each
+ * append changes it), so a kept preview always shows what the sending holds now.
  */
 export async function previewRecipient(
   deps: Pick<ControlDeps, "db" | "approvers">,
   input: { sendingId: string; userId: string; recipientId?: number },
 ): Promise<RecipientPreview> {
-  await assertMayControl(deps, input.sendingId, input.userId);
   const { db } = deps;
-  const sending = await db.prisma.sending.findUnique({ where: { id: input.sendingId } });
-  if (!sending) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
+  const current = await currentHash(db, input.sendingId);
+  if (!current) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
+  await assertMayControlSending(deps.approvers, current, input.userId);
+  const key = `${input.sendingId}:${current.contentHash}:${input.recipientId ?? "first"}`;
+  return sharedDerivation(previews, key, async () => {
+    const rendered = await renderPreview(db, input.sendingId, input.recipientId);
+    // Content changed while it was rendered: the preview is of newer content; it is shown, not kept under the older hash.
+    const after = await currentHash(db, input.sendingId);
+    if (rendered.contentHash !== current.contentHash || after?.contentHash !== current.contentHash) previews.delete(key);
+    return rendered.preview;
+  });
+}
+
+/** A plain read: through Prisma's query compiler the same row costs several times the CPU, on every click. */
+async function currentHash(db: Database, sendingId: string): Promise<{ requestedBy: string; contentHash: string } | undefined> {
+  const p = placeholders(db);
+  const [row] = await db.prisma.$queryRawUnsafe<{ requestedBy: string; contentHash: string }[]>(
+    `SELECT "requestedBy", "contentHash" FROM "Sending" WHERE "id" = ${p()}`,
+    sendingId,
+  );
+  return row;
+}
+
+async function renderPreview(db: Database, sendingId: string, recipientId: number | undefined): Promise<{ preview: RecipientPreview; contentHash: string }> {
+  const sending = await db.prisma.sending.findUnique({ where: { id: sendingId } });
+  if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   const p = placeholders(db);
   type Row = { id: number; email: string; vars: string };
-  const [recipient] = input.recipientId
-    ? await db.prisma.recipient.findMany({ where: { id: input.recipientId, sendingId: sending.id }, select: { id: true, email: true, vars: true } })
+  const [recipient] = recipientId
+    ? await db.prisma.recipient.findMany({ where: { id: recipientId, sendingId: sending.id }, select: { id: true, email: true, vars: true } })
     : await queryAlongIndex<Row>(db, `SELECT "id", "email", "vars" FROM "Recipient" WHERE "sendingId" = ${p()} ORDER BY "email" LIMIT 1`, [sending.id]);
   if (!recipient) throw new AppError("NOT_FOUND", "This sending has no such recipient to preview.");
   const neighbour = (direction: "<" | ">") => {
@@ -59,20 +94,22 @@ export async function previewRecipient(
     db.prisma.recipient.count({ where: { sendingId: sending.id, email: { lt: recipient.email } } }),
   ]);
   const context: Record<string, unknown> & { email: string } = { email: recipient.email, ...parseVars(recipient.vars) };
-  const message = compileSending(sending).render(context);
-  const readings = templateVariables(sending).map((path) => ({ path, ...readPath(context, parseVariablePath(path)) }));
-  return {
+  const { compiled, variables } = compiledContent(sending);
+  const message = Object.freeze(compiled.render(context));
+  const readings = variables.map((path) => ({ path, ...readPath(context, parseVariablePath(path)) }));
+  const preview: RecipientPreview = Object.freeze({
     sendingId: sending.id,
-    recipientId: recipient.id,
+    recipientId: Number(recipient.id),
     position: before + 1,
     total: sending.recipientCount,
-    from: { name: sending.fromName, email: sending.fromEmail },
+    from: Object.freeze({ name: sending.fromName, email: sending.fromEmail }),
     to: recipient.email,
     replyTo: sending.replyTo,
     message,
-    filledVariables: readings.filter((r) => r.present && !r.missing).map((r) => r.path),
-    missingVariables: readings.filter((r) => r.missing).map((r) => r.path),
-    previousId: previous?.id ?? null,
-    nextId: next?.id ?? null,
-  };
+    filledVariables: Object.freeze(readings.filter((r) => r.present && !r.missing).map((r) => r.path)) as string[],
+    missingVariables: Object.freeze(readings.filter((r) => r.missing).map((r) => r.path)) as string[],
+    previousId: previous ? Number(previous.id) : null,
+    nextId: next ? Number(next.id) : null,
+  });
+  return { preview, contentHash: sending.contentHash };
 }

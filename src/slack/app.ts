@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { SlackDeps } from "./deps.js";
+import { observedFetch } from "./web-api-fetch.js";
 import { registerActions } from "./listeners/actions/index.js";
 import { registerCommands } from "./listeners/commands/index.js";
 import { registerEvents } from "./listeners/events/index.js";
@@ -20,9 +21,10 @@ export interface SlackApp {
 
 export function boltLogger(log: Logger): BoltLogger {
   const child = log.child({ component: "bolt" });
+  // The Slack client says a lot at debug on every call: the line is only put together when it is kept.
   return {
-    debug: (...msg) => child.debug(msg.map(String).join(" ")),
-    info: (...msg) => child.info(msg.map(String).join(" ")),
+    debug: (...msg) => child.isLevelEnabled("debug") && child.debug(msg.map(String).join(" ")),
+    info: (...msg) => child.isLevelEnabled("info") && child.info(msg.map(String).join(" ")),
     // A failed attempt while Slack is unreachable: the outage reporter says it once a minute instead.
     warn: (...msg) => (msg[0] === "http request failed" ? child.debug : child.warn).call(child, msg.map(String).join(" ")),
     error: (...msg) => child.error(msg.map(String).join(" ")),
@@ -53,34 +55,14 @@ async function identifyBot(config: Config, clientOptions: webApi.WebClientOption
   }
 }
 
-/** Every Web API call of every client Bolt makes, counted by method and by what Slack answered. */
-function observedFetch(metrics: Pick<Metrics, "countSlackCall">): typeof fetch {
-  return async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const method = new URL(url).pathname.split("/").filter(Boolean).at(-1) ?? "unknown";
-    let response: Response;
-    try {
-      response = await fetch(input, init);
-    } catch (error) {
-      metrics.countSlackCall(method, "unreachable");
-      throw error;
-    }
-    if (response.status !== 200) metrics.countSlackCall(method, `http_${response.status}`);
-    else {
-      const body = (await response.clone().json().catch(() => ({}))) as { ok?: boolean; error?: string };
-      metrics.countSlackCall(method, body.ok ? "ok" : (body.error ?? "not_ok"));
-    }
-    return response;
-  };
-}
-
 /** Bolt in Socket Mode when an app token is configured, otherwise HTTP on sendgate's own port. */
 export async function createSlackApp(config: Config, log: Logger, metrics?: Metrics): Promise<SlackApp> {
   const logger = boltLogger(log);
   const clientOptions: webApi.WebClientOptions = {
     slackApiUrl: config.slack.apiUrl,
     logger,
-    ...(metrics ? { fetch: observedFetch(metrics) } : {}),
+    // Every Web API call of every client Bolt makes, counted by method and by what Slack answered.
+    ...(metrics ? { fetch: observedFetch((method, outcome) => metrics.countSlackCall(method, outcome)) } : {}),
     // A Slack outage must not hold sendgate's work hostage: a few quick retries, then the caller logs it.
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
   };

@@ -23,11 +23,20 @@ export async function assertMayControl(
   sendingId: string,
   userId: string,
 ): Promise<void> {
-  const sending = await deps.db.prisma.sending.findUnique({ where: { id: sendingId }, select: { requestedBy: true } });
+  // A plain read: Prisma's query compiler costs about 2 ms of CPU a call here, the raw statement 0.3 ms.
+  const [sending] = await deps.db.prisma.$queryRawUnsafe<{ requestedBy: string }[]>(
+    `SELECT "requestedBy" FROM "Sending" WHERE "id" = ${deps.db.provider === "sqlite" ? "?" : "$1"}`,
+    sendingId,
+  );
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
+  await assertMayControlSending(deps.approvers, sending, userId);
+}
+
+/** assertMayControl for a sending already read. */
+export async function assertMayControlSending(approvers: ApproverDirectory, sending: { requestedBy: string }, userId: string): Promise<void> {
   if (isOperatorActor(userId)) return;
   if (sending.requestedBy === userId) return;
-  if (await deps.approvers.isApprover(userId)) return;
+  if (await approvers.isApprover(userId)) return;
   throw new AppError("NOT_ALLOWED", "Only approvers and the person who requested this sending can do that.");
 }
 

@@ -1,4 +1,5 @@
 import { compile, type FormatCallback } from "html-to-text";
+import { createBoundedCache } from "../../sendings/support/bounded-cache.js";
 import { escapeMrkdwn } from "../format.js";
 
 // Markers that survive html-to-text and escaping (private-use characters), replaced by mrkdwn after.
@@ -50,6 +51,21 @@ const SAFE_LINK = /^(https?:|mailto:)/i;
  * to http(s) or mailto become links, and a link's text can never hide a different address of its own.
  */
 export function previewMrkdwn(html: string): string {
+  let text = converted.get(html);
+  if (text === undefined) {
+    text = convert(html);
+    converted.set(html, text);
+  }
+  return text;
+}
+
+/**
+ * Converting 6 KB of HTML takes milliseconds; people opening the same preview together get the text
+ * converted once. Keyed by the HTML itself, so it can only ever return the text of that very HTML.
+ */
+const converted = createBoundedCache<string, string>(256);
+
+function convert(html: string): string {
   const text = escapeMrkdwn(toText(html))
     .replace(/\n{3,}/g, "\n\n")
     .trim();

@@ -1,4 +1,4 @@
-import type { App, BlockAction, BlockButtonAction, BlockSuggestion, ExternalSelectAction, OverflowAction } from "@slack/bolt";
+import type { App, BlockAction, BlockButtonAction, BlockSuggestion, ExternalSelectAction, OverflowAction, RespondFn } from "@slack/bolt";
 import { AppError, isAppError } from "../../../domain/errors.js";
 import { approveSending } from "../../../sendings/approve-sending.js";
 import { beginDecision, type Decision } from "../../../sendings/begin-decision.js";
@@ -22,6 +22,7 @@ import type { SlackDeps } from "../../deps.js";
 import { isUnexpected, slackMessageFor } from "../../errors.js";
 import { ActionId } from "../../ids.js";
 import { SENDING_ID } from "../../../sendings/support/sending-id.js";
+import { createAfterAck } from "../after-ack.js";
 
 /** `value`: the clicked button's value, or the sending id of the "more" menu option that stands for it. */
 type ButtonArgs = { body: BlockButtonAction; client: App["client"]; value: string };
@@ -51,32 +52,50 @@ async function tellUser(deps: SlackDeps, { body, client }: Omit<ButtonArgs, "val
 
 export function registerActions(app: App, deps: SlackDeps) {
   const handlers = new Map<string, (args: ButtonArgs) => Promise<void>>();
-  const run = async (handle: (args: ButtonArgs) => Promise<void>, args: ButtonArgs) => {
-    try {
-      await handle(args);
-    } catch (error) {
-      await tellUser(deps, args, error).catch((e) => deps.log.error({ err: e }, "could not tell the user"));
-    }
-  };
-  const on = (actionId: string, handle: (args: ButtonArgs) => Promise<void>) => {
-    handlers.set(actionId, handle);
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, client }) => {
-      // Slack waits 3 seconds for the ack; everything else happens after it.
-      await ack();
-      await run(handle, { body, client, value: body.actions[0]?.value ?? "" });
+  // Every listener acknowledges first; its work waits for the acknowledgements of a burst to go out.
+  const afterAck = createAfterAck();
+  const run = (handle: (args: ButtonArgs) => Promise<void>, args: ButtonArgs) =>
+    afterAck(async () => {
+      try {
+        await handle(args);
+      } catch (error) {
+        await tellUser(deps, args, error).catch((e) => deps.log.error({ err: e }, "could not tell the user"));
+      }
     });
-  };
+  const on = (actionId: string, handle: (args: ButtonArgs) => Promise<void>) => handlers.set(actionId, handle);
+  /** Actions other than buttons, by action id; each is acknowledged already. */
+  const others = new Map<string, (args: { body: BlockAction; client: App["client"]; respond: RespondFn }) => Promise<void>>();
+
+  // One listener for every block action, dispatching by action id: Bolt runs the matching of every
+  // registered listener on every request, which for a listener per button cost more than the click's own work.
+  app.action<BlockAction>({ type: "block_actions" }, async ({ ack, body, client, respond }) => {
+    // Slack waits 3 seconds for the ack; everything else happens after it.
+    await ack();
+    const action = body.actions[0];
+    if (!action) return;
+    const button = handlers.get(action.action_id);
+    if (button && action.type === "button") {
+      await run(button, { body: body as BlockButtonAction, client, value: action.value ?? "" });
+      return;
+    }
+    const listPage = action.action_id.startsWith(`${ActionId.listPage}.`) ? others.get(ActionId.listPage) : undefined;
+    const other = others.get(action.action_id) ?? listPage;
+    // A link button (the preview's exact HTML) still reports its click: acknowledged, there is nothing more to do.
+    if (other) await afterAck(() => other({ body, client, respond }));
+  });
 
   // The card's "more" menu: each option stands for one of the buttons below, for the sending it names.
-  app.action<BlockAction<OverflowAction>>(ActionId.more, async ({ ack, body, client }) => {
-    await ack();
+  others.set(ActionId.more, async ({ body, client }) => {
+    const menu = body as BlockAction<OverflowAction>;
     const args = { body: body as unknown as BlockButtonAction, client, value: "" };
-    await run(async () => {
-      const { id, do: actionId } = parseValue<{ id: string; do: string }>(body.actions[0]?.selected_option?.value);
+    try {
+      const { id, do: actionId } = parseValue<{ id: string; do: string }>(menu.actions[0]?.selected_option?.value);
       const handle = handlers.get(actionId);
       if (!handle) throw new AppError("VALIDATION", "This menu is out of date; use the latest message.");
       await handle({ ...args, value: id });
-    }, args);
+    } catch (error) {
+      await tellUser(deps, args, error).catch((e) => deps.log.error({ err: e }, "could not tell the user"));
+    }
   });
 
   on(ActionId.approve, async ({ body, client, value }) => {
@@ -146,10 +165,9 @@ export function registerActions(app: App, deps: SlackDeps) {
   on(ActionId.previewNext, step);
 
   // Picking an address in the preview's search shows that recipient.
-  app.action<BlockAction<ExternalSelectAction>>(ActionId.previewSearch, async ({ ack, body, client }) => {
-    await ack();
+  others.set(ActionId.previewSearch, async ({ body, client }) => {
     try {
-      const { id, r } = parseValue<{ id: string; r: number }>(body.actions[0]?.selected_option?.value);
+      const { id, r } = parseValue<{ id: string; r: number }>((body as BlockAction<ExternalSelectAction>).actions[0]?.selected_option?.value);
       if (body.view) await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r) });
     } catch (error) {
       deps.log.error({ err: error }, "preview search selection failed");
@@ -192,9 +210,6 @@ export function registerActions(app: App, deps: SlackDeps) {
     await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r, note) });
   });
 
-  // A link button still reports its click; there is nothing to do but acknowledge it.
-  app.action(ActionId.previewHtml, async ({ ack }) => ack());
-
   on(ActionId.analysis, async (args) => {
     const { body, client } = args;
     const view = await begin(args, "inspect");
@@ -214,9 +229,9 @@ export function registerActions(app: App, deps: SlackDeps) {
     }
   });
 
-  app.action<BlockButtonAction>(new RegExp(`^${ActionId.listPage.replace(".", "\\.")}\\.`), async ({ ack, body, respond }) => {
-    await ack();
-    const { list, page } = parseValue<{ list: SendingListName; page: number }>(body.actions[0]?.value);
+  // The pages of a /sendings list: action ids `list.page.<n>`, one per button of the message.
+  others.set(ActionId.listPage, async ({ body, respond }) => {
+    const { list, page } = parseValue<{ list: SendingListName; page: number }>((body as BlockButtonAction).actions[0]?.value);
     if (!(list in sendingLists)) return;
     await respond({ response_type: "ephemeral", replace_original: true, ...buildSendingList(await listSendings(deps.db, list, page)) });
   });
