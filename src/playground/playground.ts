@@ -150,10 +150,14 @@ const surface = z.union([
 ]);
 const actionId = z.string().min(1).max(255);
 const option = z.object({ text: z.unknown(), value: z.string().max(150) });
+/** The clicked element's block, by position, when blocks repeat an action_id (a list of sendings, each with its Pause). */
+const block = z.number().int().min(0).max(99).optional();
+/** The clicked button's value as the page showed it: Slack's limit is 2,000 characters. */
+const value = z.string().max(2000).optional();
 
 const actionSchema = z.discriminatedUnion("action", [
-  z.object({ as: persona, action: z.literal("click"), surface, actionId }).strict(),
-  z.object({ as: persona, action: z.literal("pick"), surface, actionId, option }).strict(),
+  z.object({ as: persona, action: z.literal("click"), surface, actionId, block, value }).strict(),
+  z.object({ as: persona, action: z.literal("pick"), surface, actionId, option, block }).strict(),
   z.object({ as: persona, action: z.literal("suggest"), surface, actionId, query: z.string().max(500) }).strict(),
   z.object({
     as: persona,
@@ -163,6 +167,7 @@ const actionSchema = z.discriminatedUnion("action", [
   }).strict(),
   z.object({ as: persona, action: z.literal("close"), view: slackId("V") }).strict(),
   z.object({ as: persona, action: z.literal("command"), channel: z.string().regex(/^[CD][A-Z0-9]{2,}$/), text: z.string().max(4000) }).strict(),
+  z.object({ as: persona, action: z.literal("openHome") }).strict(),
 ]);
 type Action = z.infer<typeof actionSchema>;
 
@@ -180,10 +185,10 @@ function surfaceFor(standin: SlackStandin, user: string, value: z.infer<typeof s
 async function act(standin: SlackStandin, action: Action): Promise<Record<string, unknown>> {
   switch (action.action) {
     case "click":
-      await standin.click(action.as, surfaceFor(standin, action.as, action.surface), action.actionId);
+      await standin.click(action.as, surfaceFor(standin, action.as, action.surface), action.actionId, { blockIndex: action.block, value: action.value });
       return {};
     case "pick":
-      await standin.pick(action.as, surfaceFor(standin, action.as, action.surface), action.actionId, action.option);
+      await standin.pick(action.as, surfaceFor(standin, action.as, action.surface), action.actionId, action.option, { blockIndex: action.block });
       return {};
     case "suggest":
       return { options: await standin.suggest(action.as, surfaceFor(standin, action.as, action.surface), action.actionId, action.query) };
@@ -198,6 +203,11 @@ async function act(standin: SlackStandin, action: Action): Promise<Record<string
       if (!match || match[1] !== "/sendings") throw new HttpError(400, "unknown_command", "Only the /sendings command works here, e.g. /sendings pending.");
       return { reply: (await standin.slashCommand(action.as, action.channel, "/sendings", match[2]!.trim())) ?? null };
     }
+    case "openHome":
+      // Slack tells the app with app_home_opened; sendgate publishes the tab after acknowledging it,
+      // so the view comes with a later state (`home` in it), not with this answer.
+      await standin.openAppHome(action.as);
+      return {};
   }
 }
 
@@ -207,7 +217,7 @@ function summarize(outcome: Awaited<ReturnType<SlackStandin["submit"]>>) {
   return { kind: outcome.kind };
 }
 
-/** What one person sees: their channels and direct messages, their ephemeral messages, their modals. */
+/** What one person sees: their channels and direct messages, their ephemeral messages, their modals, their Home tab. */
 function stateFor(standin: SlackStandin, me: string) {
   const ws = standin.workspace;
   const visible = [...ws.channels.values()].filter((c) => (c.isIm ? c.imUser === me : !c.isPrivate || c.members.has(me)));
@@ -225,6 +235,7 @@ function stateFor(standin: SlackStandin, me: string) {
     .filter((v) => v.user === me && v.type === "modal" && !v.closed)
     .map((v) => ({ id: v.id, hash: v.hash, view: v.view, errors: standin.viewErrors.get(v.id) ?? {} }));
   const homeId = ws.homes.get(me);
+  const home = homeId ? ws.views.get(homeId) : undefined;
   return {
     version: standin.version,
     team: PLAYGROUND.teamName,
@@ -237,6 +248,6 @@ function stateFor(standin: SlackStandin, me: string) {
     ),
     ephemerals: ws.ephemeralsFor(me).map((e) => ({ channel: e.channel, ts: e.ts, text: e.text, blocks: e.blocks })),
     modals,
-    home: homeId ? { view: ws.views.get(homeId)?.view ?? null } : null,
+    home: home ? { id: home.id, view: home.view } : null,
   };
 }

@@ -122,12 +122,17 @@ function scenario(executablePath: string) {
   const THREAD = testId("thread");
   const EPHEMERAL = '[data-testid^="ephemeral-"]';
 
-  async function createSending(name: string) {
-    const example = JSON.parse(await readFile(fileURLToPath(new URL("../../examples/spring-newsletter.json", import.meta.url)), "utf8"));
+  /** The example sending under another name; `recipients` more than its six make a delivery last (two a second). */
+  async function createSending(name: string, options: { recipients?: number } = {}) {
+    const example = JSON.parse(await readFile(fileURLToPath(new URL("../../examples/spring-newsletter.json", import.meta.url)), "utf8")) as { recipients: Array<{ email: string; vars: object }> };
+    const recipients = Array.from({ length: options.recipients ?? example.recipients.length }, (_, i) => {
+      const base = example.recipients[i % example.recipients.length]!;
+      return i < example.recipients.length ? base : { ...base, email: base.email.replace("@", `+${i}@`) };
+    });
     const res = await fetch(`${app.baseUrl}/api/sendings`, {
       method: "POST",
       headers: { authorization: `Bearer ${app.config.http.apiTokens[0]!.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ ...example, name, launchAt: new Date(now.getTime() + 3600_000).toISOString() }),
+      body: JSON.stringify({ ...example, name, recipients, launchAt: new Date(now.getTime() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
@@ -300,7 +305,90 @@ function scenario(executablePath: string) {
     expect(app.playground!.standin.workspace.ephemeralsFor(ALEX.id)).toEqual([]);
   });
 
-  step("8. Slack would have refused nothing sendgate sent", async () => {
+  const HOME = testId("home-view");
+  /** The button `actionId` of the Home tab's controls for the sending named `name` (they follow the section that names it). */
+  const homeControls = async (name: string, actionId: string) => {
+    const handles = await ui.page.$$(`${HOME} ${testId(`button-${actionId}`)}`);
+    for (const handle of handles) {
+      const owner = await handle.evaluate((button) => {
+        const actions = (button as unknown as { closest(s: string): { previousElementSibling: { innerText: string } | null } | null }).closest(".bk-actions");
+        return actions?.previousElementSibling?.innerText ?? "";
+      });
+      if (owner.includes(name)) return handle;
+    }
+    throw new Error(`the Home tab shows no ${actionId} for ${name}`);
+  };
+
+  step("8. the Home tab shows an approver what waits for them and what is delivering; Pause there pauses it", async () => {
+    // Forty recipients at two a second: twenty seconds of delivery, time enough to look and click.
+    await createSending("Winter sale 2030", { recipients: 40 });
+    const winter = card(2);
+    await app.playground!.standin.click(ALEX.id, { channel: CHANNEL, ts: winter.ts }, ActionId.approve);
+    await until("the winter sale is scheduled", async () => (await statusOf(winter.id)) === "SCHEDULED");
+    now = new Date(now.getTime() + 3600_000);
+    expect((await app.engine.tick()).delivering).toEqual([winter.id]);
+    await createSending("Autumn catalogue 2030");
+
+    await ui.actAs(ALEX.id, ALEX.realName);
+    await ui.click(testId("home"));
+    // Until sendgate has published the tab, the page says it is opening it.
+    await ui.visible(`${testId("home-loading")}, ${HOME}`);
+    await ui.textIn(HOME, "Waiting for your approval (1)");
+    await ui.textIn(HOME, card(3).name);
+    await ui.textIn(HOME, "In progress (1)");
+    await ui.textIn(HOME, "Winter sale 2030");
+    await ui.textIn(HOME, "Recent outcomes");
+    const shown = await ui.innerText(HOME);
+    // mrkdwn is drawn, not shown raw: no asterisks, no <@U…> or <!date…> markup, no :emoji: codes.
+    expect(shown).not.toMatch(/\*[^*\n]+\*|<[@!#]|:[a-z_]+:/);
+    expect(shown).toContain(`Requested by @${ROBIN.realName}`);
+    await ui.screenshot("12-home-approver");
+
+    // The tab follows the delivery while it is open: newer figures replace the ones shown.
+    const delivered = async () => /(\d+) delivered, \d+ failed of 40/.exec(await ui.innerText(HOME))?.[1];
+    const before = await delivered();
+    expect(before).toBeDefined();
+    await until("the Home tab shows newer delivery figures", async () => (await delivered()) !== before);
+    await ui.reveal(HOME, "In progress (1)");
+    await ui.screenshot("13-home-in-progress");
+    await (await homeControls("Winter sale 2030", ActionId.pause)).click();
+    await until("the winter sale is paused", async () => (await statusOf(winter.id)) === "PAUSED");
+    // The tab follows: the sending shows paused, with Resume in place of Pause.
+    await ui.textIn(HOME, "Paused");
+    await homeControls("Winter sale 2030", ActionId.resume);
+    await app.engine.idle();
+    await ui.reveal(HOME, "In progress (1)");
+    await ui.screenshot("14-home-paused");
+    expect(app.playground!.standin.workspace.homes.has(ALEX.id)).toBe(true);
+  });
+
+  step("9. the Home tab opens for whoever looks: a non-approver is told why nothing waits for them, and gets no controls", async () => {
+    // Switching person while on Home opens it for the new person, as Slack would tell sendgate.
+    await ui.actAs(SAM.id, SAM.realName);
+    await ui.textIn(HOME, "You are not one of sendgate's approvers");
+    await ui.textIn(HOME, "Winter sale 2030");
+    expect(await ui.page.$(`${HOME} ${testId(`button-${ActionId.resume}`)}`)).toBeNull();
+    expect(await ui.page.$(`${HOME} ${testId(`button-${ActionId.preview}`)}`)).toBeNull();
+    await ui.screenshot("15-home-non-approver");
+    expect(app.playground!.standin.workspace.homes.has(SAM.id)).toBe(true);
+  });
+
+  step("10. Cancel on the Home tab opens its modal there and cancels; the tab shows the outcome", async () => {
+    await ui.actAs(BLAIR.id, BLAIR.realName);
+    await ui.textIn(HOME, "Winter sale 2030");
+    await (await homeControls("Winter sale 2030", ActionId.cancel)).click();
+    await ui.textIn(MODAL, "Winter sale 2030");
+    const field = await ui.visible(`${MODAL} ${testId(`input-${BlockId.reason}`)}`);
+    await ((await field.$("textarea, input")) ?? field).type("Stock ran out");
+    await ui.click(testId("modal-submit"));
+    await ui.gone(MODAL);
+    await until("the winter sale is cancelled", async () => (await statusOf(card(2).id)) === "CANCELLED");
+    await ui.textIn(HOME, "Nothing is being delivered.");
+    await ui.textIn(HOME, "Cancelled");
+    await ui.screenshot("16-home-after-cancel");
+  });
+
+  step("11. Slack would have refused nothing sendgate sent", async () => {
     await app.notifier.flush();
     expect(app.playground!.standin.refusals).toEqual([]);
   });

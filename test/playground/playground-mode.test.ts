@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import pino from "pino";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { newSendingId } from "../../src/sendings/support/sending-id.js";
 import { startSendgate, type Sendgate } from "../../src/sendgate.js";
 import { describeEachDatabase, createTestDatabase, type TestDatabase } from "../support/databases.js";
 
@@ -16,6 +17,7 @@ interface PageState {
   messages: Record<string, Array<{ ts: string; text: string; blocks: Array<{ elements?: Array<{ action_id?: string }> }>; replies: Array<{ text: string }> }>>;
   ephemerals: Array<{ ts: string; text: string }>;
   modals: Array<{ id: string; view: { callback_id?: string; blocks: unknown[] }; errors: Record<string, string> }>;
+  home: { id: string; view: { type: string; blocks: Array<{ type: string; text?: { text: string }; elements?: Array<{ action_id?: string; value?: string }> }> } } | null;
 }
 
 describeEachDatabase("playground mode", (provider) => {
@@ -138,6 +140,58 @@ describeEachDatabase("playground mode", (provider) => {
     expect((await fetch(`${app.baseUrl}/playground/state?as=U0ALEX&after=x`)).status).toBe(400);
     expect((await db.prisma.sending.findUniqueOrThrow({ where: { id } })).status).toBe("PENDING_APPROVAL");
     expect((await state("U0ALEX")).version).toBe(before);
+  });
+
+  /** A sending the engine is delivering, straight in the database: the tab lists it with its controls. */
+  async function givenDelivering(name: string) {
+    const id = newSendingId();
+    await db.prisma.sending.create({
+      data: {
+        id,
+        name,
+        subject: "Hello",
+        fromEmail: "news@acme.example",
+        html: "<p>Hi</p>",
+        launchAt: now,
+        requestedBy: "U0ROBIN",
+        status: "SENDING",
+        startedAt: now,
+        contentHash: `hash-${id}`,
+        recipientsDigest: "digest",
+        recipientCount: 2,
+        recipients: { create: [{ email: "a@example.com" }, { email: "b@example.com" }] },
+        events: { create: { actor: "U0ROBIN", action: "created" } },
+      },
+    });
+    return id;
+  }
+
+  it("opening Home tells sendgate, whose tab comes back in the state with its id; Pause there pauses the sending it stands beside", async () => {
+    const alpha = await givenDelivering("Alpha sale");
+    const bravo = await givenDelivering("Bravo sale");
+    expect((await state("U0ALEX")).home).toBeNull();
+    expect(await act({ as: "U0ALEX", action: "openHome" })).toEqual({ status: 200, body: { ok: true } });
+    await until(async () => (await state("U0ALEX")).home !== null);
+    const home = (await state("U0ALEX")).home!;
+    expect(home.id).toBe(app.playground!.standin.workspace.homes.get("U0ALEX"));
+    expect(home.view.type).toBe("home");
+    expect((await state("U0SAM")).home).toBeNull();
+
+    // Both sendings carry a Pause with the same action_id: the block the page clicked says which.
+    const pauseOf = (id: string) => home.view.blocks.findIndex((b) => b.type === "actions" && b.elements?.some((e) => e.action_id === "sending.pause" && e.value === id));
+    const surface = { view: home.id };
+    expect(pauseOf(alpha)).toBeGreaterThan(-1);
+    expect(await act({ as: "U0ALEX", action: "click", surface, actionId: "sending.pause", block: pauseOf(bravo), value: bravo })).toEqual({ status: 200, body: { ok: true } });
+    await until(async () => (await db.prisma.sending.findUniqueOrThrow({ where: { id: bravo } })).status === "PAUSED");
+    expect((await db.prisma.sending.findUniqueOrThrow({ where: { id: alpha } })).status).toBe("SENDING");
+    // The tab follows, for the one who opened it.
+    await until(async () => JSON.stringify((await state("U0ALEX")).home!.view).includes("sending.resume"));
+    expect((await state("U0ALEX")).home!.id).toBe(home.id);
+    // Someone else's Home tab is not theirs to click.
+    const other = await act({ as: "U0BLAIR", action: "click", surface, actionId: "sending.pause", block: pauseOf(alpha), value: alpha });
+    expect(other.status).toBe(400);
+    expect(String(other.body.message)).toMatch(/U0ALEX's screen/);
+    expect(app.playground!.standin.refusals).toEqual([]);
   });
 
   it("the state endpoint waits for a change, then answers at once", async () => {

@@ -16,6 +16,11 @@ const SUGGEST_DEBOUNCE_MS = 250;
 const DEFAULT_MIN_QUERY_LENGTH = 3;
 const TOAST_MS = 7000;
 const COMMAND = "/sendings";
+/**
+ * sendgate publishes the Home tab after acknowledging app_home_opened; when nothing has come this
+ * long after Slack delivered the event, the tab says so and offers to open it again.
+ */
+const HOME_PUBLISH_WAIT_MS = 10_000;
 
 const ROLE_HINTS = {
   approver: "An approver: can approve, reject, reschedule and cancel sendings.",
@@ -37,6 +42,12 @@ const app = {
   ctx: { people: {}, userGroups: {}, timeZone: "UTC" },
   /** "channel" or "home". */
   view: "channel",
+  /**
+   * The latest opening of the Home tab: for whom, and where it stands until the view arrives
+   * ("loading"; "waiting" once Slack delivered the event; "empty" when nothing came; "failed").
+   * @type {{ as: string, status: "loading" | "waiting" | "empty" | "failed", ticket: number } | null}
+   */
+  homeOpening: null,
   channel: null,
   /** @type {{ channel: string, ts: string } | null} */
   thread: null,
@@ -317,6 +328,8 @@ function switchPersona(id, remember = true) {
   const picker = $("persona");
   if (picker.value !== id) picker.value = id;
   app.poll?.abort();
+  // Someone else looking at the Home tab has opened it: Slack tells sendgate, which publishes theirs.
+  if (app.view === "home") void requestHome();
 }
 
 // ---- sidebar ----
@@ -396,9 +409,35 @@ function openChannel(id) {
 function openHome() {
   app.view = "home";
   app.thread = null;
+  void requestHome();
   renderMain();
   renderThread();
   renderSidebar();
+}
+
+let homeTickets = 0;
+
+/** Opens the Home tab as Slack does: app_home_opened goes to sendgate, whose views.publish comes back with a later state. */
+async function requestHome() {
+  const opening = { as: app.me, status: "loading", ticket: (homeTickets += 1) };
+  app.homeOpening = opening;
+  const current = () => app.homeOpening === opening && app.me === opening.as;
+  const show = (status) => {
+    if (!current()) return;
+    opening.status = status;
+    if (app.view === "home" && app.state) renderMain();
+  };
+  const answer = await perform({ action: "openHome" });
+  if (!answer) return show("failed");
+  show("waiting");
+  setTimeout(() => {
+    if (!homeOf(opening.as)) show("empty");
+  }, HOME_PUBLISH_WAIT_MS);
+}
+
+/** The Home view the state holds for `as`, when the page shows that person. */
+function homeOf(as) {
+  return app.state && app.me === as && app.state.home?.view ? app.state.home : null;
 }
 
 // ---- the channel ----
@@ -412,16 +451,8 @@ function renderMain() {
   const list = $("messages");
   const form = $("composer-form");
   if (app.view === "home") {
-    title.textContent = "sendgate";
-    topic.textContent = "Home";
+    renderHome(title, topic, list);
     form.hidden = true;
-    const view = app.state.home?.view;
-    list.replaceChildren(
-      view
-        ? h("div", { class: "home" }, renderBlocks(view.blocks ?? [], null))
-        : h("div", { class: "empty" }, h("p", {}, "sendgate has no Home tab: everything happens in the approvals channel and its threads.")),
-    );
-    shownChannel = null;
     return;
   }
   const channel = (app.state.channels ?? []).find((c) => c.id === app.channel);
@@ -476,6 +507,46 @@ function renderMain() {
   if (forceBottom || switched || atBottom) list.scrollTop = list.scrollHeight;
   else list.scrollTop = scrollTop;
   forceBottom = false;
+}
+
+/** What renderMain last showed in the message list when it was the Home tab. */
+const HOME_SHOWN = "home";
+
+/** The app's Home tab: its blocks as sendgate published them, clicked through the stand-in like a modal's. */
+function renderHome(title, topic, list) {
+  title.replaceChildren("sendgate", " ", h("span", { class: "app-badge" }, "APP"));
+  topic.textContent = "Home";
+  const switched = shownChannel !== HOME_SHOWN;
+  shownChannel = HOME_SHOWN;
+  const home = homeOf(app.me);
+  if (home) {
+    const content = cached(`home|${home.id}`, "", () => h("div", { class: "home", "data-testid": "home-view", "data-view-id": home.id }));
+    reconcile(content, renderBlocks(home.view.blocks ?? [], { view: home.id }, { place: "home" }));
+    reconcile(list, [content]);
+  } else {
+    reconcile(list, [homePlaceholder()]);
+  }
+  if (switched) list.scrollTop = 0;
+}
+
+/** Before sendgate's view arrives: opening, or nothing came (with a way to open it again). */
+function homePlaceholder() {
+  const status = app.homeOpening?.as === app.me ? app.homeOpening.status : "loading";
+  if (status === "loading" || status === "waiting") {
+    return h("div", { class: "empty home-loading", role: "status", "data-testid": "home-loading" }, h("span", { class: "spinner", "aria-hidden": "true" }), h("p", {}, "Opening sendgate's Home…"));
+  }
+  const retry = h("button", { type: "button", class: "bk-button", "data-testid": "home-retry" }, "Open Home again");
+  retry.addEventListener("click", () => {
+    void requestHome();
+    renderMain();
+  });
+  return h(
+    "div",
+    { class: "empty", "data-testid": "home-empty" },
+    h("p", {}, status === "failed" ? "The Home tab did not open: Slack could not tell sendgate." : "sendgate has not published a Home tab for you yet."),
+    h("p", {}, "sendgate publishes it each time you open it here, and keeps it current while you look."),
+    retry,
+  );
 }
 
 function initials(name) {
@@ -671,20 +742,20 @@ function restoreInputs(root, kept) {
 
 // ---- Block Kit ----
 
-/** Where a click happened, for the actions endpoint; null on surfaces the playground does not wire (Home). */
-const surfaceKey = (surface) => (surface === null ? "none" : "view" in surface ? `view:${surface.view}` : "ephemeral" in surface ? `eph:${surface.ephemeral}` : `msg:${surface.channel}:${surface.ts}`);
+/** Where a click happened, for the actions endpoint: a message, an ephemeral message or a view (a modal, the Home tab). */
+const surfaceKey = (surface) => ("view" in surface ? `view:${surface.view}` : "ephemeral" in surface ? `eph:${surface.ephemeral}` : `msg:${surface.channel}:${surface.ts}`);
 
 /** Blocks as nodes. With `place` (where a message is shown: channel or thread) they are cached by surface and position. */
 function renderBlocks(blocks, surface, options = {}) {
   return blocks.map((block, index) => {
     const build = () => {
       try {
-        return renderBlock(block ?? {}, { surface, blockId: block?.block_id ?? `block-${index}`, inputs: options.inputs });
+        return renderBlock(block ?? {}, { surface, blockIndex: index, blockId: block?.block_id ?? `block-${index}`, inputs: options.inputs });
       } catch {
         return unsupported(`block: ${String(block?.type)}`);
       }
     };
-    if (!options.place || surface === null) return build();
+    if (!options.place) return build();
     return cached(`block|${options.place}|${surfaceKey(surface)}|${index}`, JSON.stringify(block), build);
   });
 }
@@ -760,19 +831,19 @@ function renderButton(element, ctx) {
       "data-testid": `button-${element.action_id}`,
       "aria-label": element.accessibility_label ?? null,
       title: element.url && isWebUrl(element.url) ? element.url : null,
-      disabled: ctx.surface === null,
     },
     textEl(element.text, "bk-button-text"),
     element.url ? h("span", { class: "bk-external", "aria-hidden": "true" }, "\u2197") : null,
   );
-  const key = `${surfaceKey(ctx.surface)}|${element.action_id}`;
+  // Blocks may repeat an action_id (one Pause per sending on the Home tab): the block and the value say which one.
+  const key = `${surfaceKey(ctx.surface)}|${ctx.blockIndex}|${element.action_id}`;
   const run = () => {
     // Slack opens the link and still tells the app about the click.
     if (element.url && isWebUrl(element.url)) window.open(element.url, "_blank", "noopener,noreferrer");
-    return busy(button, key, () => perform({ action: "click", surface: ctx.surface, actionId: element.action_id }));
+    return busy(button, key, () => perform({ action: "click", surface: ctx.surface, actionId: element.action_id, block: ctx.blockIndex, value: element.value }));
   };
   button.addEventListener("click", () => {
-    if (ctx.surface === null || app.inFlight.has(key)) return;
+    if (app.inFlight.has(key)) return;
     if (element.confirm) openConfirm(element.confirm, run);
     else void run();
   });
@@ -783,8 +854,10 @@ function renderButton(element, ctx) {
 const optionOf = (option) => ({ text: option.text, value: option.value });
 
 function pick(ctx, element, option, control) {
-  if (ctx.surface === null) return;
-  const send = () => busy(control, `${surfaceKey(ctx.surface)}|${element.action_id}`, () => perform({ action: "pick", surface: ctx.surface, actionId: element.action_id, option: optionOf(option) }));
+  const send = () =>
+    busy(control, `${surfaceKey(ctx.surface)}|${ctx.blockIndex}|${element.action_id}`, () =>
+      perform({ action: "pick", surface: ctx.surface, actionId: element.action_id, option: optionOf(option), block: ctx.blockIndex }),
+    );
   const confirm = element.confirm;
   if (confirm) openConfirm(confirm, send);
   else void send();
@@ -792,7 +865,7 @@ function pick(ctx, element, option, control) {
 
 function renderOverflow(element, ctx) {
   const menuId = uniqueId("menu");
-  const toggle = h("button", { type: "button", class: "bk-button bk-overflow-toggle", "aria-label": "More actions", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "data-testid": `overflow-${element.action_id}`, disabled: ctx.surface === null }, "\u22EE");
+  const toggle = h("button", { type: "button", class: "bk-button bk-overflow-toggle", "aria-label": "More actions", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "data-testid": `overflow-${element.action_id}` }, "\u22EE");
   const menu = h(
     "div",
     { class: "bk-menu", id: menuId, role: "menu", hidden: true },
@@ -853,7 +926,6 @@ function selectControl(element, { id, keep, label }) {
 
 function renderStaticSelect(element, ctx) {
   const select = selectControl(element, { keep: `${surfaceKey(ctx.surface)}|${element.action_id}|select` });
-  select.disabled = ctx.surface === null;
   select.addEventListener("change", () => {
     const option = optionsOf(element).find((o) => o.value === select.value);
     if (option) pick(ctx, element, option, select);
@@ -903,7 +975,6 @@ function renderExternalSelect(element, ctx, input = null) {
     placeholder: plainOf(element.placeholder),
     value: element.initial_option ? plainOf(element.initial_option.text) : "",
     "data-keep": input?.keep ?? null,
-    disabled: ctx.surface === null,
   });
   if (input && element.initial_option) field.selectedOption = optionOf(element.initial_option);
   const list = h("ul", { class: "bk-listbox", id: listId, role: "listbox", hidden: true });
