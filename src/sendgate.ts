@@ -25,6 +25,7 @@ import { createApproverDirectory } from "./slack/approver-directory.js";
 import { createSlackApp, registerListeners, type SlackApp } from "./slack/app.js";
 import type { SlackDeps } from "./slack/deps.js";
 import { refuseReplays } from "./slack/replay-guard.js";
+import { guardAgainstSlowClients, SLOW_CLIENT_LIMITS, type SlowClientLimits } from "./http/slow-clients.js";
 import { createSlackNotifier, type SlackNotifier } from "./slack/slack-notifier.js";
 import { createHomeTabs } from "./slack/home-tabs.js";
 import { createOutageReporter } from "./slack/outage-reporter.js";
@@ -60,6 +61,8 @@ export interface StartOptions {
   progressIntervalMs?: number;
   /** false: build the engine but do not run the cron loop (tests drive tick() themselves). */
   runSenderLoop?: boolean;
+  /** Limits on clients that send slowly (tests scale them down). */
+  slowClients?: Partial<SlowClientLimits>;
   /** Webhook retry timing and transport (tests scale the 24-hour retry period down). */
   webhooks?: Pick<WebhookDispatcherOptions, "retry" | "intervalMs" | "post">;
 }
@@ -82,6 +85,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
       res.end(JSON.stringify({ error: "starting", message: "sendgate is starting; try again in a moment." }));
     }),
   );
+  guardAgainstSlowClients(server, log, { ...SLOW_CLIENT_LIMITS, ...options.slowClients });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(configured.http.port, host, resolve);

@@ -57,7 +57,7 @@ const APP_TOKEN = "xapp-test-token";
 export async function startSlackHarness(
   provider: Provider,
   env: Record<string, string> = {},
-  options: { socketMode?: boolean; webhooks?: StartOptions["webhooks"] } = {},
+  options: { socketMode?: boolean; webhooks?: StartOptions["webhooks"]; slowClients?: StartOptions["slowClients"] } = {},
 ): Promise<SlackHarness> {
   const db = await createTestDatabase(provider);
   let socket: SocketModeServer | undefined;
@@ -82,7 +82,7 @@ export async function startSlackHarness(
   let current = NOW;
   const clock = { now: () => current, set: (date: Date) => void (current = date) };
   const start = (settings: Config) =>
-    startSendgate(settings, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false, webhooks: options.webhooks });
+    startSendgate(settings, { log: pino({ level: "silent" }), clock, db, host: "127.0.0.1", progressIntervalMs: 50, runSenderLoop: false, webhooks: options.webhooks, slowClients: options.slowClients });
   const app = await start(config);
   slack.connect(socket ? socket.transport : httpTransport(`${app.baseUrl}/slack/events`, SIGNING_SECRET));
   // Bolt's start() resolved on hello; this says the stand-in's socket holds that connection too.
