@@ -155,6 +155,18 @@ describeEachDatabase("the App Home tab", (provider) => {
     expect(homeOf(h, "UAPPROVER1")!.text).toContain("Nothing is being delivered.");
   });
 
+  it("a stale button on the Home tab is answered in a notice the person sees, not pushed onto a stack Home does not have", async () => {
+    const id = await givenSending(h, "SENDING", { name: "Black Friday" });
+    const home = await openHome(h, "UAPPROVER1");
+    // Delivered meanwhile: the tab still shows Pause until it is refreshed.
+    await h.db.prisma.sending.update({ where: { id }, data: { status: "COMPLETED", finishedAt: NOW } });
+    h.slack.resetRecords();
+    await h.slack.click("UAPPROVER1", { viewId: home.id }, ActionId.pause);
+    await settle(h, () => h.slack.called("views.open").length === 1);
+    expect(JSON.stringify(h.modal("UAPPROVER1").view)).toMatch(/Completed|completed|finished|can no longer/i);
+    expect(h.slack.refusals).toEqual([]);
+  });
+
   it("many sendings stay within Block Kit's limits: ten of each listed, the rest counted", async () => {
     for (let i = 0; i < 23; i += 1) await givenSending(h, "PENDING_APPROVAL", { launchAt: new Date(NOW.getTime() + (i + 1) * 3600_000) });
     for (let i = 0; i < 14; i += 1) await givenSending(h, "SCHEDULED", { launchAt: new Date(NOW.getTime() + (30 - i) * 3600_000) });

@@ -47,6 +47,8 @@ async function tellUser(deps: SlackDeps, { body, client }: Omit<ButtonArgs, "val
   const text = slackMessageFor(error);
   const channel = body.channel?.id ?? body.container?.channel_id;
   if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text });
+  // A modal stacks the answer on top; the Home tab has no stack to push onto (Slack answers not_found).
+  else if (body.view?.type === "home") await client.views.open({ trigger_id: body.trigger_id, view: buildNoticeModal("sendgate", text) });
   else if (body.view) await client.views.push({ trigger_id: body.trigger_id, view: buildNoticeModal("sendgate", text) });
 }
 
