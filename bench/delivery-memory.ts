@@ -245,7 +245,8 @@ async function runEngine() {
   const majorGcs: { delivered: number; heapUsed: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if ((entry.detail as { kind?: number } | undefined)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      const { detail } = entry as unknown as { detail?: { kind?: number } };
+      if (detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
         majorGcs.push({ delivered, heapUsed: process.memoryUsage().heapUsed });
       }
     }
