@@ -45,6 +45,12 @@ function fromThreadError(error: ThreadError): Error {
   return revived;
 }
 
+/**
+ * The thread's garbage is short-lived (each batch's strings): a small young generation collects it
+ * as well as V8's default, which would grow to tens of MB for nothing.
+ */
+const resourceLimits = { maxYoungGenerationSizeMb: 8 };
+
 export class SqliteUploadThread {
   #worker: Worker | undefined;
   #exited: Promise<void> | undefined;
@@ -107,9 +113,9 @@ export class SqliteUploadThread {
       ? // Run from source (tsx, vitest): the thread compiles TypeScript as the main thread does.
         new Worker(
           `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
-          { eval: true, workerData },
+          { eval: true, workerData, resourceLimits },
         )
-      : new Worker(entry, { workerData });
+      : new Worker(entry, { workerData, resourceLimits });
     worker.unref();
     worker.on("message", (reply: UploadReply) =>
       this.#settle(reply.id, (entry) => ("error" in reply ? entry.reject(fromThreadError(reply.error)) : entry.resolve(reply.value))),

@@ -62,6 +62,8 @@ class StagedUpload {
     // Nothing here needs to survive a crash: an upload that did not finish is given up whole.
     connection.pragma("journal_mode = OFF");
     connection.pragma("synchronous = OFF");
+    // Rows are only appended here: pages need no cache beyond the one being filled.
+    connection.pragma("cache_size = -1024");
     connection.exec('CREATE TABLE "UploadRow" ("email" TEXT NOT NULL, "vars" TEXT NOT NULL)');
     const insert = connection.prepare('INSERT INTO "UploadRow" ("email", "vars") VALUES (?, ?)');
     this.#stage = connection.transaction((emails: string[], vars: string[]) => {
@@ -140,6 +142,8 @@ async function loadStep(reference: StepReference): Promise<NamedPublishStep<unkn
 function prepare(): Promise<void> {
   prepared ??= (async () => {
     await prisma.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+    // SQLite's own default: a larger cache makes no faster publish (measured) and only holds memory.
+    await prisma.$executeRawUnsafe("PRAGMA cache_size = -2000");
     removeAbandonedStagingFiles();
     await removeLegacyStaging();
   })();

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
-import { createInterface } from "node:readline";
+import { StringDecoder } from "node:string_decoder";
 import { formatIssuePath } from "../sendings/support/sending-input.js";
 import { malformedText, mayHoldMalformedText } from "../sendings/support/well-formed-text.js";
 import { HttpError } from "./errors.js";
@@ -83,21 +83,45 @@ export function readJsonBody(req: IncomingMessage, limit: number, options: { whe
 }
 
 /**
- * The body as lines, read as the consumer asks for them (readline pauses the request when the
- * consumer is busy), so memory stays flat however large the upload. Past `limit` bytes the lines
- * end with a 413 error.
+ * The body as lines, a chunk's worth at a time, read as the consumer asks for them (the request is
+ * paused while the consumer is busy), so memory stays flat however large the upload. Lines end at
+ * "\n", "\r\n" or a lone "\r", as readline's do; the body is taken as UTF-8. Past `limit` bytes the
+ * lines end with a 413 error. (Not readline: it hands lines over one promise at a time, which on a
+ * million lines costs the main thread a second of its own.)
  */
-export function readLines(req: IncomingMessage, limit: number): AsyncIterable<string> {
+export function readLines(req: IncomingMessage, limit: number): AsyncIterable<string[]> {
   refuseDeclaredSize(req, limit);
-  const lines = createInterface({ input: limitedBody(req, limit), crlfDelay: Infinity });
-  // Taken at once: readline drops lines read before someone iterates, and the consumer may first do other work.
-  const iterator = lines[Symbol.asyncIterator]();
-  return { [Symbol.asyncIterator]: () => iterator };
+  return splitLines(limitedBody(req, limit));
+}
+
+/** Lines of a body that comes in chunks (which may end anywhere, inside a line break or a character). */
+export async function* splitLines(body: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  for await (const chunk of body) {
+    const cut = cutLines(rest + decoder.write(chunk), false);
+    rest = cut.rest;
+    if (cut.lines.length) yield cut.lines;
+  }
+  // Bytes left of an unfinished character at the very end are dropped, as readline drops them.
+  const last = cutLines(rest, true);
+  if (last.rest) last.lines.push(last.rest);
+  if (last.lines.length) yield last.lines;
+}
+
+const LINE_BREAK = /\r\n|\n|\r/;
+
+/** The whole lines of `text`, and what follows the last break (a "\r" at the end may yet meet its "\n"). */
+function cutLines(text: string, atEnd: boolean): { lines: string[]; rest: string } {
+  const held = !atEnd && text.endsWith("\r") ? "\r" : "";
+  const whole = held ? text.slice(0, -1) : text;
+  const lines = whole.includes("\r") ? whole.split(LINE_BREAK) : whole.split("\n");
+  return { lines, rest: lines.pop()! + held };
 }
 
 function limitedBody(req: IncomingMessage, limit: number): Readable {
   const out = new PassThrough();
-  // Errors reach the reader through readline; this keeps one that arrives after it stopped reading from crashing the process.
+  // Errors reach the reader through its iterator; this keeps one that arrives after it stopped reading from crashing the process.
   out.on("error", () => {});
   let total = 0;
   const stop = (error: Error) => {

@@ -12,8 +12,8 @@ import { notifyAfterCommit } from "./support/notify-after-commit.js";
 
 export interface AppendInput {
   sendingId: string;
-  /** NDJSON lines, one recipient each: `{ "email": "ann@example.com", "vars": { "firstName": "Ann" } }`. */
-  lines: AsyncIterable<string>;
+  /** NDJSON lines in order, a chunk of them at a time; one recipient a line: `{ "email": "ann@example.com", "vars": { "firstName": "Ann" } }`. */
+  lines: AsyncIterable<readonly string[]>;
   /** The Slack user behind the upload, when known. */
   actor?: string;
   /** The API token the lines came with: the change is theirs (`api:<name>`) unless `actor` names a Slack user. */
@@ -112,7 +112,7 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
  * is written while the next is read and checked, never more, so memory stays flat. Any invalid line
  * refuses the upload (after reading the rest, to name every bad line).
  */
-async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, digest: BatchDigest, readLine: ReadLine): Promise<number> {
+async function writeLines(lines: AsyncIterable<readonly string[]>, sink: RecipientSink, digest: BatchDigest, readLine: ReadLine): Promise<number> {
   let writing: Promise<void> | undefined;
   const write = async (rows: RecipientRow[]) => {
     await writing;
@@ -126,29 +126,31 @@ async function writeLines(lines: AsyncIterable<string>, sink: RecipientSink, dig
     let batch: RecipientRow[] = [];
     let lineNumber = 0;
     let sliceStartedAt = performance.now();
-    for await (const line of lines) {
-      lineNumber += 1;
-      if (performance.now() - sliceStartedAt >= SLICE_MS) {
-        await nextTurnOfTheEventLoop();
-        sliceStartedAt = performance.now();
-      }
-      const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
-      if (!text) continue;
-      const parsed = readLine(text);
-      if ("problems" in parsed) {
-        invalidCount += 1;
-        if (invalidCount <= REPORTED_INVALID_LINES) {
-          for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
+    for await (const chunk of lines) {
+      for (const line of chunk) {
+        lineNumber += 1;
+        if (performance.now() - sliceStartedAt >= SLICE_MS) {
+          await nextTurnOfTheEventLoop();
+          sliceStartedAt = performance.now();
         }
-        continue;
-      }
-      if (invalidCount > 0) continue;
-      received += 1;
-      digest.add(parsed.row);
-      batch.push(parsed.row);
-      if (batch.length >= BULK_BATCH_SIZE) {
-        await write(batch);
-        batch = [];
+        const text = (lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line).trim();
+        if (!text) continue;
+        const parsed = readLine(text);
+        if ("problems" in parsed) {
+          invalidCount += 1;
+          if (invalidCount <= REPORTED_INVALID_LINES) {
+            for (const problem of parsed.problems) invalid.push({ line: lineNumber, ...problem });
+          }
+          continue;
+        }
+        if (invalidCount > 0) continue;
+        received += 1;
+        digest.add(parsed.row);
+        batch.push(parsed.row);
+        if (batch.length >= BULK_BATCH_SIZE) {
+          await write(batch);
+          batch = [];
+        }
       }
     }
     if (invalidCount > 0) throw invalidLines(invalidCount, invalid);
