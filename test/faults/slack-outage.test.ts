@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { loadConfig } from "../../src/config.js";
@@ -6,6 +5,7 @@ import { parseOutboxEvent } from "../../src/db/outbox.js";
 import { contentHash, EMPTY_RECIPIENTS_DIGEST } from "../../src/domain/content-hash.js";
 import { HANDOFFS_PER_CONNECTION } from "../../src/sender/delivery-run.js";
 import { startSendgate, type Sendgate } from "../../src/sendgate.js";
+import { newSendingId } from "../../src/sendings/support/sending-id.js";
 import { httpTransport } from "../../src/slack-standin/app-transport.js";
 import { describeEvent } from "../../src/slack/blocks/thread-messages.js";
 import { ActionId } from "../../src/slack/ids.js";
@@ -78,7 +78,7 @@ describe("Slack unreachable during approvals and delivery", () => {
 
   /** A sending waiting for approval, its card posted (Slack is up when it arrives). */
   async function pendingSending(name: string, recipients: number) {
-    const id = `snd_f${randomBytes(5).toString("hex")}`;
+    const id = newSendingId();
     const content = { subject: "Hello {{firstName}}", fromName: "Acme", fromEmail: "news@acme.test", replyTo: null, html: "<p>Hi {{firstName}}</p>", text: null };
     const hash = contentHash(content, EMPTY_RECIPIENTS_DIGEST);
     await db.prisma.sending.create({
