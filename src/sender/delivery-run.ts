@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { compileSending, type CompiledSending } from "../mail/templates.js";
 import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport.js";
@@ -6,11 +7,11 @@ import { ErrorBudget } from "./error-budget.js";
 import { freshReads } from "./fresh-reads.js";
 import { personalize } from "../mail/message.js";
 import { OutcomeRecorder } from "./outcome-recorder.js";
-import type { Pacer } from "./pacer.js";
+import { Pacer } from "./pacer.js";
 import { PreparedWindow } from "./prepared-window.js";
 import { ProgressTracker } from "./progress-tracker.js";
 import { retryDelaySeconds, type SenderSettings } from "./settings.js";
-import type { ClaimedSending, DeliveryGate, PendingRecipient, RecipientOutcome, SenderStore } from "./store.js";
+import type { ClaimedSending, DeliveryGate, PendingRecipient, RecipientCounts, RecipientOutcome, SenderStore } from "./store.js";
 
 export interface RunDeps {
   store: SenderStore;
@@ -23,10 +24,17 @@ export interface RunDeps {
   owner: string;
 }
 
+/**
+ * How an engine takes part in a sending: it holds the lease (it starts the sending, admits helpers,
+ * waits for retries), or it helps beside the lease holder (PostgreSQL), admitted by it.
+ */
+export type RunRole = "lease-holder" | "helper";
+
 /** Why a run ended. */
 export type RunEnd =
-  | "completed" // every recipient sent or failed: SENDING → COMPLETED
+  | "completed" // every recipient sent or failed: SENDING → COMPLETED (by this engine or another taking part)
   | "waiting" // only retries not yet due are left; a later tick takes the sending up again
+  | "left" // a helper found nothing more it could take; the others taking part finish the sending
   | "paused" // someone paused it
   | "cancelled" // cancelled, and nothing prepared is left to deliver
   | "auto-paused" // the error budget was spent, or the template does not render
@@ -54,10 +62,23 @@ const RECORD_GATHER_MS = 20;
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
 const MAX_IDLE_PASSES = 3;
 
+/** The lease holder, done with what it could claim while helpers still deliver: how often it looks again. */
+const HELPERS_POLL_MS = 250;
+/** How often the lease holder lets in the engines that asked to help, while it claims recipients. */
+const ADMIT_EVERY_MS = 250;
+
 /**
- * Delivers one leased sending until it is done, paused, cancelled or the engine stops. Recipients
- * are streamed by id in pages; a bounded window of them is rendered and marked PREPARED ahead of
- * the workers; each worker re-reads the sending's status right before handing a message to SMTP.
+ * Delivers one sending, as its lease holder or as a helper, until it is done, paused, cancelled or
+ * the engine stops. Recipients are claimed by id in batches (marked PREPARED and held by this
+ * engine); a bounded window of them is rendered ahead of the workers; each worker re-reads the
+ * sending's status right before handing a message to SMTP.
+ *
+ * Shared by several engines (PostgreSQL), each claims batches of its own, so a recipient is handed
+ * over by one engine only; every engine reads the status before each handoff, so Pause and Cancel
+ * stop them all within the messages each has in hand; each goes at its share of the sending's rate
+ * (SEND_RATE divided among the engines taking part); each keeps an error budget of its own over the
+ * outcomes it saw, and the first to find it spent pauses the sending for all; whoever finds nothing
+ * left completes the sending, once.
  */
 export class DeliveryRun {
   readonly sendingId: string;
@@ -71,14 +92,20 @@ export class DeliveryRun {
   readonly #log: Logger;
   /** Outcomes recorded by this run; a pass that adds none made no progress. */
   #processed = 0;
+  /** This engine's share of the sending's rate, from the engines taking part at the last status read. */
+  readonly #pace: Pacer;
+  #participants = 1;
+  #lastAdmit = -Infinity;
+  #refreshingCounts = false;
 
   constructor(
     private readonly deps: RunDeps,
     private readonly sending: ClaimedSending,
-    private readonly options: { announceStart: boolean },
+    private readonly options: { announceStart: boolean; role?: RunRole },
   ) {
     this.sendingId = sending.id;
-    this.#log = deps.log.child({ sendingId: sending.id });
+    this.#log = deps.log.child({ sendingId: sending.id, ...(this.#helping ? { role: "helper" } : {}) });
+    this.#pace = new Pacer(deps.settings.rate);
     this.#recorder = new OutcomeRecorder((batch) => deps.store.record(batch), this.#log, {
       batch: 500,
       pending: 100,
@@ -93,6 +120,10 @@ export class DeliveryRun {
     });
   }
 
+  get #helping(): boolean {
+    return this.options.role === "helper";
+  }
+
   /** Asks the run to stop after the messages in hand; what is prepared stays PREPARED. */
   requestStop(end: Stop, cause?: string) {
     if (this.#stop) return;
@@ -101,7 +132,7 @@ export class DeliveryRun {
   }
 
   async run(): Promise<RunEnd> {
-    const { store, clock, settings } = this.deps;
+    const { store, clock, settings, owner } = this.deps;
     const id = this.sendingId;
     let compiled: CompiledSending;
     try {
@@ -111,17 +142,20 @@ export class DeliveryRun {
       return this.#finish({ end: "auto-paused", cause });
     }
 
-    const renew = setInterval(() => void this.#renewLease(), (settings.leaseSeconds * 1000) / 3);
+    const renew = setInterval(() => void this.#renew(), (settings.leaseSeconds * 1000) / 3);
     const report = setInterval(() => this.#reportProgress(), settings.progressIntervalMs);
     renew.unref();
     report.unref();
     try {
+      // Recipients an earlier run of this engine could not give back (the database was away) are free again.
+      await store.releaseRecipients(id, owner);
       const tracker = new ProgressTracker(
         await store.counts(id),
         this.sending.startedAt ?? clock.now(),
         await store.failureReasons(id, 5),
       );
       this.#tracker = tracker;
+      this.#observe(await store.readGate(id, owner, clock.now()));
       if (this.options.announceStart) this.#announce({ kind: "started", progress: tracker.snapshot() });
       this.#reportProgress();
 
@@ -132,22 +166,33 @@ export class DeliveryRun {
         if (this.#recorder.failure) this.requestStop("failed", "delivery outcomes could not be written");
         if (this.#stop) return await this.#finish(this.#stop);
 
-        const next = await this.#afterPass();
+        const progressed = this.#processed > before;
+        const next = this.#helping ? await this.#afterHelpingPass(progressed) : await this.#afterPass();
+        if (next === "helpers-busy") {
+          // Helpers still deliver what they claimed: look again soon (their recipients come back if they stop or die).
+          idlePasses = 0;
+          await sleep(HELPERS_POLL_MS);
+          continue;
+        }
         if (next !== "again") return next;
-        idlePasses = this.#processed === before ? idlePasses + 1 : 0;
+        idlePasses = progressed ? 0 : idlePasses + 1;
         if (idlePasses >= MAX_IDLE_PASSES) {
           this.#log.warn("recipients look ready but none could be delivered; trying again on a later tick");
-          await store.releaseLease(id, this.deps.owner);
+          await store.releaseLease(id, owner);
           return "waiting";
         }
       }
     } catch (error) {
       this.#log.error({ err: error }, "delivery run failed");
-      await store.releaseLease(id, this.deps.owner).catch(() => {});
+      if (!this.#helping) await store.releaseLease(id, owner).catch(() => {});
       return "failed";
     } finally {
       clearInterval(renew);
       clearInterval(report);
+      // What this engine claimed and did not hand over goes back, for whoever delivers next.
+      await (this.#helping ? store.leaveSending(id, owner) : store.releaseRecipients(id, owner)).catch((error) =>
+        this.#log.warn({ err: error }, "giving back claimed recipients failed; they are free once this engine's part runs out"),
+      );
       this.#reportProgress();
     }
   }
@@ -178,14 +223,14 @@ export class DeliveryRun {
   }
 
   async #produce(window: PreparedWindow<Item>, compiled: CompiledSending) {
-    const { store, clock } = this.deps;
+    const { store, clock, owner } = this.deps;
     const id = this.sendingId;
     const page = this.#pageSize();
-    // Left PREPARED by an earlier run (a pause, a crash, a lost lease): they go first, as they are.
+    // Left PREPARED and free (a pause, a stop, an engine that died): they go first, as they are.
     for (let after = 0; !this.#stop; ) {
       await window.roomFor(page);
       if (this.#stop) return;
-      const rows = await store.preparedRecipients(id, after, page);
+      const rows = await store.claimPrepared(id, owner, clock.now(), after, page);
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
       for (const row of rows) window.push(this.#render(compiled, row));
@@ -194,14 +239,25 @@ export class DeliveryRun {
     for (let after = 0; !this.#stop && !this.#cancelSeen; ) {
       await window.roomFor(page);
       if (this.#stop || this.#cancelSeen) return;
-      const rows = await store.dueRecipients(id, after, clock.now(), page);
+      await this.#admitHelpers();
+      const rows = await store.claimQueued(id, owner, clock.now(), after, page);
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
-      // Rendered before they are marked, so a page either goes out whole or stays queued.
-      const items = rows.map((row) => this.#render(compiled, row));
-      const prepared = new Set(await store.markPrepared(id, rows.map((row) => row.id)));
-      this.#tracker?.prepared(prepared.size);
-      for (const item of items) if (prepared.has(item.recipient.id)) window.push(item);
+      this.#tracker?.prepared(rows.length);
+      for (const row of rows) window.push(this.#render(compiled, row));
+    }
+  }
+
+  /** The lease holder lets in, every so often while there is work to share, the engines that asked to help. */
+  async #admitHelpers() {
+    const { store, clock, owner } = this.deps;
+    if (this.#helping || !store.sharesSendings || performance.now() - this.#lastAdmit < ADMIT_EVERY_MS) return;
+    this.#lastAdmit = performance.now();
+    try {
+      const admitted = await store.admitHelpers(this.sendingId, owner, clock.now());
+      if (admitted > 0) this.#log.info({ admitted }, "engines admitted to help deliver");
+    } catch (error) {
+      this.#log.warn({ err: error }, "admitting helpers failed");
     }
   }
 
@@ -228,6 +284,7 @@ export class DeliveryRun {
           continue;
         }
         await this.deps.pacer.turn();
+        await this.#pace.turn();
         if (this.#stop || !(await this.#mayHandOff())) return;
         const outcome = await this.deps.mailer.send(item.message).catch((error: Error) => ({
           accepted: false as const,
@@ -263,6 +320,7 @@ export class DeliveryRun {
   /** The status read right before a handoff: Pause and Cancel take effect here. */
   async #mayHandOff(): Promise<boolean> {
     const gate = await this.#readGate();
+    this.#observe(gate);
     if (!gate.holdsLease) {
       this.requestStop("lease-lost");
       return false;
@@ -293,38 +351,76 @@ export class DeliveryRun {
     return written;
   }
 
-  /** After a pass that went through everything due: complete, go again, or wait for retries. */
-  async #afterPass(): Promise<RunEnd | "again"> {
+  /** After a pass that went through everything due: complete, go again, or wait for retries (the lease holder). */
+  async #afterPass(): Promise<RunEnd | "again" | "helpers-busy"> {
     const { store, clock, owner } = this.deps;
     const id = this.sendingId;
     const [gate, counts] = await Promise.all([store.readGate(id, owner, clock.now()), store.counts(id)]);
+    this.#observe(gate);
     this.#tracker?.reset(counts);
+    // Finished by a helper that was done last: it said so.
+    if (gate.status === "COMPLETED") return "completed";
+    if (gate.status === "CANCELLED" && gate.cancelPrepared === "deliver" && counts.prepared === 0 && !gate.holdsLease) return "cancelled";
     if (!gate.holdsLease) return "lease-lost";
+    const othersDeliver = gate.participants > 1;
     if (gate.status === "CANCELLED" && gate.cancelPrepared === "deliver") {
-      if (counts.prepared > 0) return "again";
-      await store.finishCancelled(id, owner, clock.now());
-      this.#log.info({ sent: counts.sent, failed: counts.failed }, "prepared messages of a cancelled sending delivered");
+      if (counts.prepared > 0) return othersDeliver ? "helpers-busy" : "again";
+      await this.#finishCancelled(counts);
       return "cancelled";
     }
     if (gate.status !== "SENDING") {
       await store.releaseLease(id, owner);
       return gate.status === "PAUSED" ? "paused" : "cancelled";
     }
-    if (counts.prepared > 0) return "again";
-    if (counts.queued === 0) {
-      if (!(await store.complete(id, owner, clock.now()))) return "lease-lost";
-      const progress = this.#tracker?.snapshot() as DeliveryProgress;
-      const failureReasons = await store.failureReasons(id, 5);
-      this.#log.info({ sent: counts.sent, failed: counts.failed, total: counts.total }, "sending completed");
-      this.#announce({ kind: "completed", progress: { ...progress, ...counts, failureReasons } });
-      return "completed";
-    }
+    if (counts.prepared > 0) return othersDeliver ? "helpers-busy" : "again";
+    if (counts.queued === 0) return (await this.#complete(counts)) ? "completed" : "lease-lost";
     const nextRetryAt = await store.nextRetryAt(id);
     if (nextRetryAt && nextRetryAt.getTime() <= clock.now().getTime()) return "again";
     // Nothing to do before the next retry: no tick picks the sending up (and counts a long list) until then.
     await store.releaseLease(id, owner, nextRetryAt ?? undefined);
     this.#log.info({ queued: counts.queued, nextRetryAt }, "waiting for retries");
     return "waiting";
+  }
+
+  /**
+   * After a helper's pass: it completes the sending if nothing is left, goes again while it found
+   * work, and otherwise leaves the rest (retries not yet due, recipients others hold) to the others.
+   */
+  async #afterHelpingPass(progressed: boolean): Promise<RunEnd | "again"> {
+    const { store, clock, owner } = this.deps;
+    const id = this.sendingId;
+    const [gate, counts] = await Promise.all([store.readGate(id, owner, clock.now()), store.counts(id)]);
+    this.#observe(gate);
+    this.#tracker?.reset(counts);
+    const delivering = gate.status === "SENDING" || (gate.status === "CANCELLED" && gate.cancelPrepared === "deliver");
+    if (!delivering) return gate.status === "PAUSED" ? "paused" : gate.status === "COMPLETED" ? "completed" : "cancelled";
+    if (!gate.holdsLease) return "lease-lost";
+    if (gate.status === "SENDING" && counts.queued === 0 && counts.prepared === 0) {
+      return (await this.#complete(counts)) ? "completed" : "left";
+    }
+    if (gate.status === "CANCELLED" && counts.prepared === 0) {
+      await this.#finishCancelled(counts);
+      return "cancelled";
+    }
+    return progressed ? "again" : "left";
+  }
+
+  /** SENDING → COMPLETED once nothing is left; only one engine's transition succeeds, and it announces. */
+  async #complete(counts: RecipientCounts): Promise<boolean> {
+    const { store, clock, owner } = this.deps;
+    if (!(await store.complete(this.sendingId, owner, clock.now()))) return false;
+    const progress = this.#tracker?.snapshot() as DeliveryProgress;
+    const failureReasons = await store.failureReasons(this.sendingId, 5);
+    this.#log.info({ sent: counts.sent, failed: counts.failed, total: counts.total }, "sending completed");
+    this.#announce({ kind: "completed", progress: { ...progress, ...counts, failureReasons } });
+    return true;
+  }
+
+  async #finishCancelled(counts: RecipientCounts) {
+    const { store, clock, owner } = this.deps;
+    if (await store.finishCancelled(this.sendingId, owner, clock.now())) {
+      this.#log.info({ sent: counts.sent, failed: counts.failed }, "prepared messages of a cancelled sending delivered");
+    }
   }
 
   async #finish(stop: { end: Stop; cause?: string }): Promise<RunEnd> {
@@ -335,27 +431,32 @@ export class DeliveryRun {
         if (await store.autoPause(id, owner, stop.cause ?? "Too many failures.")) {
           this.#log.warn({ cause: stop.cause }, "sending paused itself");
           this.#announce({ kind: "auto-paused", reason: stop.cause ?? "Too many failures." });
-        } else {
+        } else if (!this.#helping) {
           // Paused or cancelled by someone meanwhile: their word stands.
           await store.releaseLease(id, owner);
         }
         break;
       case "lease-lost":
-        this.#log.warn("another engine took this sending over; stopping");
+        this.#log.warn(this.#helping ? "this engine's share ran out; stopping" : "another engine took this sending over; stopping");
         break;
       default:
-        await store.releaseLease(id, owner);
+        if (!this.#helping) await store.releaseLease(id, owner);
         this.#log.info({ end: stop.end, cause: stop.cause }, "delivery stopped");
     }
     await this.#refreshCounts();
     return stop.end;
   }
 
-  async #renewLease() {
+  /** The lease holder renews its lease; a helper its share. */
+  async #renew() {
     const { store, owner, clock, settings } = this.deps;
     try {
-      const until = new Date(clock.now().getTime() + settings.leaseSeconds * 1000);
-      if (!(await store.renewLease(this.sendingId, owner, until))) this.requestStop("lease-lost");
+      const now = clock.now();
+      const until = new Date(now.getTime() + settings.leaseSeconds * 1000);
+      const renewed = this.#helping
+        ? await store.renewShare(this.sendingId, owner, now, until)
+        : await store.renewLease(this.sendingId, owner, until);
+      if (!renewed) this.requestStop("lease-lost");
     } catch (error) {
       // Not fatal by itself: the status read before each handoff stops delivery if the lease runs out.
       this.#log.warn({ err: error }, "renewing the lease failed");
@@ -374,8 +475,41 @@ export class DeliveryRun {
     }
   }
 
-  /** Never awaited and never thrown from: Slack being slow or down must not slow delivery. */
+  /** Keeps this engine to its share of the sending's rate: SEND_RATE among the engines taking part. */
+  #observe(gate: DeliveryGate) {
+    if (gate.participants === this.#participants) return;
+    this.#participants = gate.participants;
+    this.#pace.setRate(this.deps.settings.rate / gate.participants);
+  }
+
+  /**
+   * Never awaited and never thrown from: Slack being slow or down must not slow delivery. Only the
+   * lease holder reports; while others deliver beside it, its counts are read from the database first,
+   * since its own tally holds only what it delivered.
+   */
   #reportProgress() {
+    if (this.#helping) return;
+    if (this.#participants > 1) {
+      void this.#reportSharedProgress();
+      return;
+    }
+    this.#notifyProgress();
+  }
+
+  async #reportSharedProgress() {
+    if (this.#refreshingCounts) return;
+    this.#refreshingCounts = true;
+    try {
+      this.#tracker?.reset(await this.deps.store.counts(this.sendingId));
+    } catch (error) {
+      this.#log.warn({ err: error }, "reading delivery counts failed");
+    } finally {
+      this.#refreshingCounts = false;
+    }
+    this.#notifyProgress();
+  }
+
+  #notifyProgress() {
     const tracker = this.#tracker;
     if (!tracker) return;
     try {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Mailer } from "../mail/transport.js";
 import type { Clock, SendingNotifier } from "../sendings/support/ports.js";
-import { DeliveryRun, type RunEnd } from "./delivery-run.js";
+import { DeliveryRun, type RunEnd, type RunRole } from "./delivery-run.js";
 import { Pacer } from "./pacer.js";
 import type { SenderSettings } from "./settings.js";
 import type { SenderStore } from "./store.js";
@@ -20,7 +20,7 @@ export interface SenderEngineDeps {
 }
 
 export interface TickReport {
-  /** Sendings this tick began delivering (or resumed delivering). */
+  /** Sendings this tick began delivering (or resumed delivering), as lease holder or helper. */
   delivering: string[];
   /** Due sendings found too late and paused instead (late launch). */
   lateLaunches: string[];
@@ -28,7 +28,10 @@ export interface TickReport {
 
 export interface SenderEngine {
   readonly owner: string;
-  /** Claims what is due and starts delivering it in the background; the only thing the cron job calls. */
+  /**
+   * Claims what is due and starts delivering it in the background; where the database lets processes
+   * share a sending, also helps with sendings other engines deliver. The only thing the cron job calls.
+   */
   tick(): Promise<TickReport>;
   /** Resolves when no delivery of this engine is running (tests and benches wait on it). */
   idle(): Promise<void>;
@@ -55,8 +58,8 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
       .then(() => deps.notifier.sendingChanged(sendingId, event))
       .catch((error) => log.error({ err: error, sendingId, event: event.kind }, "notifying a delivery event failed"));
 
-  function launch(sending: Awaited<ReturnType<SenderStore["claim"]>>[number], announceStart: boolean) {
-    const run = new DeliveryRun({ ...deps, log, pacer, owner }, sending, { announceStart });
+  function launch(sending: Awaited<ReturnType<SenderStore["claim"]>>[number], announceStart: boolean, role: RunRole = "lease-holder") {
+    const run = new DeliveryRun({ ...deps, log, pacer, owner }, sending, { announceStart, role });
     const done = run
       .run()
       .catch((error): RunEnd => {
@@ -65,6 +68,24 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
       })
       .finally(() => runs.delete(sending.id));
     runs.set(sending.id, { run, done });
+  }
+
+  /** Asks to help with sendings other engines hold; those whose lease holder admitted this engine start delivering. */
+  async function joinOthers(now: Date, until: Date, report: TickReport) {
+    const room = settings.maxSendings - runs.size;
+    if (stopping || room <= 0) return;
+    const admitted = await store.joinSendings({ owner, now, until, limit: room, skip: [...runs.keys()] });
+    for (const sending of admitted) {
+      // Already delivering it (a tick that overlapped this one launched it meanwhile): one run a sending.
+      if (runs.has(sending.id)) continue;
+      if (stopping) {
+        await store.leaveSending(sending.id, owner).catch(() => {});
+        continue;
+      }
+      log.info({ sendingId: sending.id }, `helping deliver ${sending.id} beside its lease holder`);
+      launch(sending, false, "helper");
+      report.delivering.push(sending.id);
+    }
   }
 
   return {
@@ -117,6 +138,7 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
           await store.releaseLease(sending.id, owner).catch(() => {});
         }
       }
+      if (store.sharesSendings) await joinOthers(now, leaseUntil, report);
       return report;
     },
 

@@ -6,13 +6,16 @@ const MAX_REASONS = 100;
 
 /**
  * Counts kept in memory from one read at the start of a run plus what the run itself did, so
- * progress costs no query however often it is reported.
+ * progress costs no query however often it is reported. While several engines share the sending,
+ * the lease holder resets them from the database before each report, and the rate counts every
+ * engine's outcomes.
  */
 export class ProgressTracker {
   #counts: RecipientCounts;
   readonly #reasons = new Map<string, number>();
   #samples: { at: number; done: number }[] = [];
-  #done = 0;
+  /** Outcomes that sent the recipient back to the queue (a retry): not in the counts' sent or failed. */
+  #retried = 0;
 
   constructor(
     counts: RecipientCounts,
@@ -44,13 +47,11 @@ export class ProgressTracker {
   sent() {
     this.#counts.prepared--;
     this.#counts.sent++;
-    this.#done++;
   }
 
   failed(reason: string) {
     this.#counts.prepared--;
     this.#counts.failed++;
-    this.#done++;
     if (this.#reasons.has(reason) || this.#reasons.size < MAX_REASONS) {
       this.#reasons.set(reason, (this.#reasons.get(reason) ?? 0) + 1);
     }
@@ -59,15 +60,16 @@ export class ProgressTracker {
   retrying() {
     this.#counts.prepared--;
     this.#counts.queued++;
-    this.#done++;
+    this.#retried++;
   }
 
   snapshot(now = performance.now()): DeliveryProgress {
-    this.#samples.push({ at: now, done: this.#done });
+    const done = this.#counts.sent + this.#counts.failed + this.#retried;
+    this.#samples.push({ at: now, done });
     while (this.#samples.length > 2 && (this.#samples[0] as { at: number }).at < now - RATE_WINDOW_MS) this.#samples.shift();
     const first = this.#samples[0] as { at: number; done: number };
     const seconds = (now - first.at) / 1000;
-    const rate = seconds > 0 ? (this.#done - first.done) / seconds : 0;
+    const rate = seconds > 0 ? Math.max(0, done - first.done) / seconds : 0;
     const failureReasons = [...this.#reasons]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 5)

@@ -69,14 +69,11 @@ export interface SenderStore {
    * died). While SENDING, or CANCELLED with its prepared messages kept.
    */
   claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
-  /** Claims up to `limit` QUEUED recipients due now (id order, after `afterId`) and marks them PREPARED; only while SENDING. */
+  /**
+   * Claims up to `limit` QUEUED recipients due now (id order, after `afterId`) and marks them PREPARED.
+   * Whatever the status: a batch claimed as a Pause commits is prepared, and waits for Resume or Cancel.
+   */
   claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
-  /** PREPARED recipients left by an earlier run (a pause, a crash), in id order after `afterId`. */
-  preparedRecipients(sendingId: string, afterId: number, limit: number): Promise<PendingRecipient[]>;
-  /** QUEUED recipients due now (never tried, or their retry time has come), in id order after `afterId`. */
-  dueRecipients(sendingId: string, afterId: number, now: Date, limit: number): Promise<PendingRecipient[]>;
-  /** QUEUED → PREPARED for those ids still queued; returns the ids that are now prepared. */
-  markPrepared(sendingId: string, ids: readonly number[]): Promise<number[]>;
   /** Gives back this engine's PREPARED recipients not handed over: any engine may take them at once. */
   releaseRecipients(sendingId: string, owner: string): Promise<void>;
   /** Writes the outcomes of handed-off messages, many in one statement. */

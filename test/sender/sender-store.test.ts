@@ -28,7 +28,7 @@ describeEachDatabase("the engine's store: claiming recipients", (provider) => {
     return id;
   }
 
-  it("claims queued recipients in id order, marks them PREPARED and held by the claimer, and only while SENDING", async () => {
+  it("claims queued recipients in id order and marks them PREPARED and held by the claimer; prepared ones given back wait while paused", async () => {
     const id = await leased(10, "a");
     const first = await store.claimQueued(id, "a", NOW, 0, 4);
     expect(first.map((r) => r.id)).toEqual((await recipientsOf(db, id)).slice(0, 4).map((r) => r.id));
@@ -38,9 +38,11 @@ describeEachDatabase("the engine's store: claiming recipients", (provider) => {
     expect(rows.slice(0, 8).every((r) => r.status === "PREPARED" && r.claimedBy === "a")).toBe(true);
     expect(rows.slice(8).every((r) => r.status === "QUEUED" && r.claimedBy === null)).toBe(true);
 
+    await store.releaseRecipients(id, "a");
     await db.prisma.sending.update({ where: { id }, data: { status: "PAUSED" } });
-    expect(await store.claimQueued(id, "a", NOW, 0, 4)).toEqual([]);
     expect(await store.claimPrepared(id, "a", NOW, 0, 4)).toEqual([]);
+    await db.prisma.sending.update({ where: { id }, data: { status: "SENDING" } });
+    expect(await store.claimPrepared(id, "a", NOW, 0, 4)).toHaveLength(4);
   });
 
   it("leaves retries not yet due in the queue", async () => {

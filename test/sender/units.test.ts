@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorBudget } from "../../src/sender/error-budget.js";
 import { freshReads } from "../../src/sender/fresh-reads.js";
+import { Pacer } from "../../src/sender/pacer.js";
 import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/mail/message.js";
 import { PreparedWindow } from "../../src/sender/prepared-window.js";
 import { retryDelaySeconds } from "../../src/sender/settings.js";
@@ -159,5 +160,37 @@ describe("prepared window", () => {
     window.abandon();
     expect(await window.take()).toBeUndefined();
     expect(window.held).toBe(0);
+  });
+});
+
+describe("pacer", () => {
+  const stall = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  // Timers fire late on a busy machine (and up to a millisecond early, rounded): spans from a known start are asserted, with that margin.
+
+  it("spaces turns at the rate, and a new rate applies from the next turn", async () => {
+    const pacer = new Pacer(100);
+    const times: number[] = [];
+    const first = performance.now();
+    await Promise.all(Array.from({ length: 4 }, () => pacer.turn().then(() => times.push(performance.now()))));
+    expect(times[3]! - first).toBeGreaterThanOrEqual(3 * 10 - 4);
+    pacer.setRate(25);
+    const second = performance.now();
+    await Promise.all(Array.from({ length: 3 }, () => pacer.turn().then(() => times.push(performance.now()))));
+    // The next turn was given at the old rate; the two after it are 40 ms apart.
+    expect(times[6]! - second).toBeGreaterThanOrEqual(2 * 40 - 4);
+  });
+
+  it("callers woken together after the event loop was held up do not go at once: each late one takes the next free turn", async () => {
+    const pacer = new Pacer(100);
+    const times: number[] = [];
+    const turns = Array.from({ length: 5 }, () => pacer.turn().then(() => times.push(performance.now())));
+    stall(120); // every turn is due meanwhile
+    const resumed = performance.now();
+    await Promise.all(turns);
+    // The four that slept go at the rate from the end of the stall on, instead of all at once.
+    expect(times[4]! - resumed).toBeGreaterThanOrEqual(3 * 10 - 4);
   });
 });

@@ -11,9 +11,6 @@ export interface FastPath {
   claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   releaseRecipients(sendingId: string, owner: string): Promise<void>;
-  preparedRecipients(sendingId: string, afterId: number, limit: number): Promise<PendingRecipient[]>;
-  dueRecipients(sendingId: string, afterId: number, now: Date, limit: number): Promise<PendingRecipient[]>;
-  markPrepared(sendingId: string, ids: readonly number[]): Promise<number[]>;
   record(outcomes: readonly RecipientOutcome[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { PendingRecipient, RecipientOutcome } from "../../sender/store.js";
-import { byId, RECIPIENT_COLUMNS, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+import { byId, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
 
 const RETURNED_COLUMNS = `r."id", r."email", r."vars", r."attempts"`;
 
@@ -64,7 +64,6 @@ export class PostgresFastPath implements FastPath {
            SELECT r."id" FROM "Recipient" r
            WHERE r."sendingId" = $1 AND r."status" = 'QUEUED' AND r."id" > $3
              AND (r."nextAttemptAt" IS NULL OR r."nextAttemptAt" <= $4::timestamp)
-             AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = $1 AND s."status" = 'SENDING')
            ORDER BY r."id" LIMIT $5
            FOR UPDATE OF r SKIP LOCKED)
          UPDATE "Recipient" AS r SET "status" = 'PREPARED', "claimedBy" = $2 FROM picked WHERE r."id" = picked."id"
@@ -102,31 +101,6 @@ export class PostgresFastPath implements FastPath {
       `UPDATE "Recipient" SET "claimedBy" = NULL WHERE "sendingId" = $1 AND "status" = 'PREPARED' AND "claimedBy" = $2`,
       [sendingId, owner],
     );
-  }
-
-  preparedRecipients(sendingId: string, afterId: number, limit: number) {
-    return this.#rows<PendingRecipient>(
-      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient" WHERE "sendingId" = $1 AND "status" = 'PREPARED' AND "id" > $2 ORDER BY "id" LIMIT $3`,
-      [sendingId, afterId, limit],
-    );
-  }
-
-  dueRecipients(sendingId: string, afterId: number, now: Date, limit: number) {
-    return this.#rows<PendingRecipient>(
-      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient"
-       WHERE "sendingId" = $1 AND "status" = 'QUEUED' AND "id" > $2 AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= $3::timestamp)
-       ORDER BY "id" LIMIT $4`,
-      [sendingId, afterId, now.toISOString(), limit],
-    );
-  }
-
-  async markPrepared(sendingId: string, ids: readonly number[]) {
-    const rows = await this.#rows<{ id: number }>(
-      `UPDATE "Recipient" SET "status" = 'PREPARED'
-       WHERE "sendingId" = $1 AND "status" = 'QUEUED' AND "id" = ANY($2::int[]) RETURNING "id"`,
-      [sendingId, ids],
-    );
-    return rows.map((row) => row.id);
   }
 
   async record(outcomes: readonly RecipientOutcome[]) {

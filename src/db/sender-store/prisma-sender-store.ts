@@ -202,9 +202,6 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     claimPrepared: (sendingId, owner, now, afterId, limit) => fast.claimPrepared(sendingId, owner, now, afterId, limit),
     claimQueued: (sendingId, owner, now, afterId, limit) => fast.claimQueued(sendingId, owner, now, afterId, limit),
     releaseRecipients: (sendingId, owner) => fast.releaseRecipients(sendingId, owner),
-    preparedRecipients: (sendingId, afterId, limit) => fast.preparedRecipients(sendingId, afterId, limit),
-    dueRecipients: (sendingId, afterId, now, limit) => fast.dueRecipients(sendingId, afterId, now, limit),
-    markPrepared: (sendingId, ids) => (ids.length === 0 ? Promise.resolve([]) : fast.markPrepared(sendingId, ids)),
     record: (outcomes) => (outcomes.length === 0 ? Promise.resolve() : fast.record(outcomes)),
 
     counts: (sendingId) => countRecipients(prisma, sendingId),

@@ -77,9 +77,8 @@ export class SqliteFastPath implements FastPath {
          SELECT "id" FROM "Recipient"
          WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" > ? AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= ?)
          ORDER BY "id" LIMIT ?)
-         AND EXISTS (SELECT 1 FROM "Sending" s WHERE s."id" = ? AND s."status" = 'SENDING')
        RETURNING ${RECIPIENT_COLUMNS}`,
-      [owner, sendingId, afterId, sqliteDate(now), limit, sendingId],
+      [owner, sendingId, afterId, sqliteDate(now), limit],
     );
   }
 
@@ -97,34 +96,6 @@ export class SqliteFastPath implements FastPath {
         `UPDATE "Recipient" SET "claimedBy" = NULL WHERE "sendingId" = ? AND "status" = 'PREPARED' AND "claimedBy" = ?`,
       ).run(sendingId, owner);
     });
-  }
-
-  preparedRecipients(sendingId: string, afterId: number, limit: number) {
-    return this.#all<PendingRecipient>(
-      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient" WHERE "sendingId" = ? AND "status" = 'PREPARED' AND "id" > ? ORDER BY "id" LIMIT ?`,
-      [sendingId, afterId, limit],
-    );
-  }
-
-  dueRecipients(sendingId: string, afterId: number, now: Date, limit: number) {
-    return this.#all<PendingRecipient>(
-      `SELECT ${RECIPIENT_COLUMNS} FROM "Recipient"
-       WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" > ? AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= ?)
-       ORDER BY "id" LIMIT ?`,
-      [sendingId, afterId, sqliteDate(now), limit],
-    );
-  }
-
-  async markPrepared(sendingId: string, ids: readonly number[]) {
-    let rows: { id: number }[] = [];
-    // One statement for the page, whatever its size: the ids travel as a JSON array.
-    await this.#write(() => {
-      rows = this.#statement(
-        `UPDATE "Recipient" SET "status" = 'PREPARED'
-         WHERE "sendingId" = ? AND "status" = 'QUEUED' AND "id" IN (SELECT value FROM json_each(?)) RETURNING "id"`,
-      ).all(sendingId, JSON.stringify(ids)) as { id: number }[];
-    });
-    return rows.map((row) => row.id);
   }
 
   async record(outcomes: readonly RecipientOutcome[]) {

@@ -1,7 +1,7 @@
 import pino from "pino";
 import type { Database } from "../../../src/db/database.js";
 import type { SendingStatus } from "../../../src/domain/sending-status.js";
-import { createMailer } from "../../../src/mail/transport.js";
+import { createMailer, type Mailer } from "../../../src/mail/transport.js";
 import { createSenderEngine, type SenderEngine } from "../../../src/sender/engine.js";
 import { createTestSenderStore } from "../../support/db-paths.js";
 import type { SenderSettings } from "../../../src/sender/settings.js";
@@ -113,11 +113,20 @@ export interface TestEngine {
 export function startTestEngine(
   db: Database,
   smtpUrl: string,
-  options: { clock: Clock; settings?: Partial<SenderSettings>; notifier?: SendingNotifier; owner?: string; log?: pino.Logger },
+  options: {
+    clock: Clock;
+    settings?: Partial<SenderSettings>;
+    notifier?: SendingNotifier;
+    owner?: string;
+    log?: pino.Logger;
+    /** Stands between the engine and the SMTP pool (a process that dies mid-send, say). */
+    wrapMailer?: (mailer: Mailer) => Mailer;
+  },
 ): TestEngine & { recording: RecordingNotifier } {
   const store = createTestSenderStore(db);
   const settings = testSettings(options.settings);
-  const mailer = createMailer({ smtpUrl, outboxDir: "unused", rate: settings.rate, concurrency: settings.concurrency }, silentLog);
+  const pool = createMailer({ smtpUrl, outboxDir: "unused", rate: settings.rate, concurrency: settings.concurrency }, silentLog);
+  const mailer = options.wrapMailer ? options.wrapMailer(pool) : pool;
   const recording = new RecordingNotifier();
   const engine = createSenderEngine({
     store,
@@ -138,7 +147,7 @@ export function startTestEngine(
     },
     close: once(async () => {
       await engine.stop();
-      await mailer.close();
+      await pool.close();
       await store.close();
     }),
   };
