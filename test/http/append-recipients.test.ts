@@ -1,13 +1,15 @@
 import pino from "pino";
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { request, type ClientRequest } from "node:http";
 import { basename, dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { sqliteFile } from "../../src/db/provider.js";
 import { chainRecipientsDigest, contentHash } from "../../src/domain/content-hash.js";
+import { appendRecipients } from "../../src/sendings/append-recipients.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { createTestRecipientBulk } from "../support/db-paths.js";
 import { API_TOKEN, ndjson, sendingJson, startHttpHarness, type HttpHarness } from "../support/http-harness.js";
 
 const NDJSON = "application/x-ndjson";
@@ -388,5 +390,41 @@ describeEachDatabase("intake: long NDJSON uploads, staged (SQLite) and published
     for (let i = 0; i < 100 && (await uploadInProgress()); i++) await sleep(50);
     expect(await uploadInProgress()).toBe(false);
     await nothingWritten();
+  }, 60_000);
+
+  it.runIf(provider === "sqlite")("removes what crashed uploads left a day or more ago, before its first long upload", async () => {
+    const file = sqliteFile(h.db.url);
+    // A staging file of a process that died mid-upload, and one of an upload under way elsewhere.
+    const stale = `${file}-upload-upl_stale_0`;
+    const fresh = `${file}-upload-upl_fresh_0`;
+    writeFileSync(stale, "");
+    writeFileSync(fresh, "");
+    const dayAndAHourAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    utimesSync(stale, dayAndAHourAgo, dayAndAHourAgo);
+    // The staging tables of earlier versions, as they wrote them.
+    const sending = await createSending();
+    const legacy = async (uploadId: string, createdAt: Date, rows: number) => {
+      await h.db.prisma.$executeRawUnsafe('INSERT INTO "RecipientUpload" ("id", "sendingId", "createdAt") VALUES (?, ?, ?)', uploadId, sending.id, createdAt.toISOString());
+      for (let i = 0; i < rows; i++) {
+        await h.db.prisma.$executeRawUnsafe('INSERT INTO "StagedRecipient" ("uploadId", "email", "vars") VALUES (?, ?, ?)', uploadId, `old${i}@example.com`, "{}");
+      }
+    };
+    await legacy("upl_old", dayAndAHourAgo, 30);
+    await legacy("upl_recent", new Date(), 3);
+    // A new upload thread on this database (the harness's has served the tests above): it tidies up first.
+    const recipients = createTestRecipientBulk(h.db);
+    try {
+      const lines = readers(6_000, "after-crash").map((line) => JSON.stringify(line));
+      const result = await appendRecipients({ ...h.deps, recipients }, { sendingId: sending.id, lines: (async function* () { yield lines; })() });
+      expect(result.appended).toBe(6_000);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+      expect(await h.db.prisma.recipientUpload.findMany({ select: { id: true } })).toEqual([{ id: "upl_recent" }]);
+      expect(await h.db.prisma.stagedRecipient.count()).toBe(3);
+    } finally {
+      await recipients.close();
+      rmSync(stale, { force: true });
+      rmSync(fresh, { force: true });
+    }
   }, 60_000);
 });

@@ -1,6 +1,7 @@
+import { z } from "zod";
 import type { RecipientRow } from "../../db/recipient-bulk.js";
 import { toRecipientRow } from "./recipient-batch.js";
-import { DEFAULT_RECIPIENT_VARS_LIMITS, emailAddress, issuesOf, recipientLine, type RecipientVarsLimits } from "./sending-input.js";
+import { DEFAULT_RECIPIENT_VARS_LIMITS, issuesOf, recipientLine, type RecipientVarsLimits } from "./sending-input.js";
 import { malformedText, mayHoldMalformedText } from "./well-formed-text.js";
 
 export interface LineProblem {
@@ -42,9 +43,11 @@ function plainRow(json: unknown, limits: RecipientVarsLimits): RecipientRow | un
   if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
   const line = json as Record<string, unknown>;
   for (const key in line) if (key !== "email" && key !== "vars") return undefined;
-  const email = emailAddress.safeParse(line.email);
-  if (!email.success) return undefined;
-  if (!("vars" in line)) return { email: email.data, vars: "{}" };
+  if (typeof line.email !== "string") return undefined;
+  // What emailAddress does: trimmed, lower-cased, then zod's e-mail pattern (z.email()'s own).
+  const email = line.email.trim().toLowerCase();
+  if (!z.regexes.email.test(email)) return undefined;
+  if (!("vars" in line)) return { email, vars: "{}" };
   const vars = line.vars;
   if (typeof vars !== "object" || vars === null || Array.isArray(vars)) return undefined;
   // JSON.parse makes only plain objects, lists and JSON scalars, so depth and size are all there is to check.
@@ -53,7 +56,7 @@ function plainRow(json: unknown, limits: RecipientVarsLimits): RecipientRow | un
   // A UTF-16 unit is 1 to 3 bytes of UTF-8: the exact count is needed only near the limit.
   if (text.length > limits.maxBytes) return undefined;
   if (text.length * 3 > limits.maxBytes && Buffer.byteLength(text, "utf8") > limits.maxBytes) return undefined;
-  return { email: email.data, vars: text };
+  return { email, vars: text };
 }
 
 /** Levels of objects and lists, the variables object itself the first, as the schema counts them. */
