@@ -70,55 +70,78 @@ type DomNode = ElementNode | TextNode | OtherNode;
 
 const OTHER: OtherNode = { type: "other" };
 
-function parseDocument(html: string): DomNode[] {
-  const root: DomNode[] = [];
-  const stack: ElementNode[] = [];
+/** Builds the document from the parser's events; one instance serves every conversion (they never overlap). */
+class DocumentHandler {
+  root: DomNode[] = [];
+  stack: ElementNode[] = [];
   /** What domhandler would extend with the next piece of text or comment. */
-  let last: TextNode | "comment" | undefined;
-  const siblings = () => (stack.length > 0 ? (stack[stack.length - 1] as ElementNode).children : root);
-  const parser = new Parser(
-    {
-      onopentag(name, attribs) {
-        last = undefined;
-        const element: ElementNode = {
-          type: name === "script" ? "script" : name === "style" ? "style" : "tag",
-          name,
-          attribs,
-          children: [],
-          parent: stack[stack.length - 1],
-        };
-        siblings().push(element);
-        stack.push(element);
-      },
-      onclosetag() {
-        last = undefined;
-        stack.pop();
-      },
-      ontext(data) {
-        if (last !== undefined && last !== "comment") {
-          last.data += data;
-          return;
-        }
-        last = { type: "text", data };
-        siblings().push(last);
-      },
-      oncomment() {
-        if (last === "comment") return;
-        last = "comment";
-        siblings().push(OTHER);
-      },
-      oncommentend() {
-        last = undefined;
-      },
-      onprocessinginstruction() {
-        last = undefined;
-        siblings().push(OTHER);
-      },
-    },
-    // HTML mode: CDATA sections come as comments.
-    { decodeEntities: true },
-  );
-  parser.end(html);
+  last: TextNode | "comment" | undefined;
+
+  reset() {
+    this.root = [];
+    this.stack = [];
+    this.last = undefined;
+  }
+
+  siblings(): DomNode[] {
+    const stack = this.stack;
+    return stack.length > 0 ? (stack[stack.length - 1] as ElementNode).children : this.root;
+  }
+
+  onopentag(name: string, attribs: Record<string, string>) {
+    this.last = undefined;
+    const element: ElementNode = {
+      type: name === "script" ? "script" : name === "style" ? "style" : "tag",
+      name,
+      attribs,
+      children: [],
+      parent: this.stack[this.stack.length - 1],
+    };
+    this.siblings().push(element);
+    this.stack.push(element);
+  }
+
+  onclosetag() {
+    this.last = undefined;
+    this.stack.pop();
+  }
+
+  ontext(data: string) {
+    const last = this.last;
+    if (last !== undefined && last !== "comment") {
+      last.data += data;
+      return;
+    }
+    const node: TextNode = { type: "text", data };
+    this.last = node;
+    this.siblings().push(node);
+  }
+
+  oncomment() {
+    if (this.last === "comment") return;
+    this.last = "comment";
+    this.siblings().push(OTHER);
+  }
+
+  oncommentend() {
+    this.last = undefined;
+  }
+
+  onprocessinginstruction() {
+    this.last = undefined;
+    this.siblings().push(OTHER);
+  }
+}
+
+const documentHandler = new DocumentHandler();
+
+function parseDocument(html: string): DomNode[] {
+  documentHandler.reset();
+  // A parser for each document: htmlparser2's reset() leaves the tokenizer inside a <script> or <style> left open.
+  // HTML mode: CDATA sections come as comments.
+  new Parser(documentHandler, { decodeEntities: true }).end(html);
+  const root = documentHandler.root;
+  documentHandler.reset();
   return root;
 }
 
@@ -206,7 +229,7 @@ function formatBlock(elem: ElementNode, builder: BlockTextBuilder, leadingLineBr
 
 function formatHeading(elem: ElementNode, builder: BlockTextBuilder, leadingLineBreaks: number) {
   builder.openBlock({ leadingLineBreaks });
-  builder.pushWordTransform((str) => str.toUpperCase());
+  builder.pushWordTransform("uppercase");
   walk(elem.children, builder);
   builder.popWordTransform();
   builder.closeBlock({ trailingLineBreaks: 2 });
@@ -230,14 +253,11 @@ function formatAnchor(elem: ElementNode, builder: BlockTextBuilder) {
   let href = raw ? raw.replace(/^mailto:/, "") : "";
   if (href[0] === "#") href = "";
   if (!href) return walk(elem.children, builder);
-  let text = "";
-  builder.pushWordTransform((str) => {
-    if (str) text += str;
-    return str;
-  });
+  // The words of the link's text, as they come, before any transform of an enclosing element.
+  const capture = builder.pushWordTransform("capture");
   walk(elem.children, builder);
   builder.popWordTransform();
-  builder.addInline(!text ? href : ` [${href}]`, { noWordTransform: true });
+  builder.addInline(!capture.captured ? href : ` [${href}]`, { noWordTransform: true });
 }
 
 function formatList(elem: ElementNode, builder: BlockTextBuilder, nextPrefix: () => string) {
@@ -317,12 +337,6 @@ function trimCharacter(str: string, char: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // html-to-text's text builders, as they work with its default options.
-
-/** html-to-text's whitespace: ' \t\r\n\f\u200b'. A no-break space is part of a word. */
-const WORD = /[^ \t\r\n\f\u200b]+/g;
-const LEADING_WHITESPACE = /^[ \t\r\n\f\u200b]/;
-const TRAILING_WHITESPACE = /[ \t\r\n\f\u200b]$/;
-const ALL_WHITESPACE_OR_EMPTY = /^[ \t\r\n\f\u200b]*$/;
 
 class InlineTextBuilder {
   lines: string[][] = [];
@@ -469,48 +483,68 @@ class ListItemStackItem extends BlockStackItem {
   }
 }
 
+/** The word transforms html-to-text's formatters use: a heading's upper case, and a link's text being noted. */
+type WordTransform = "uppercase" | "capture";
+
 class TransformerStackItem {
+  captured = "";
   constructor(
     readonly next: TransformerStackItem | undefined,
-    readonly transform: (str: string) => string,
+    readonly transform: WordTransform,
   ) {}
 }
 
+/** The innermost transform first, as html-to-text applies them. */
 function applyTransformer(str: string, transformer: TransformerStackItem | undefined): string {
-  return transformer ? applyTransformer(transformer.transform(str), transformer.next) : str;
+  for (let item = transformer; item; item = item.next) {
+    if (item.transform === "uppercase") str = str.toUpperCase();
+    else if (str) item.captured += str;
+  }
+  return str;
 }
 
-function shrinkWrapAdd(text: string, builder: InlineTextBuilder, transform: ((str: string) => string) | undefined, noWrap: boolean) {
-  if (!text) return;
-  const apply = transform ?? ((str: string) => str);
+/** html-to-text's whitespace: ' \t\r\n\f\u200b'. A no-break space is part of a word. */
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0x0c || code === 0x200b;
+}
+
+function hasWords(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isWhitespace(text.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Whitespace shrunk, words wrapped: html-to-text's shrinkWrapAdd, scanning characters instead of matching a pattern. */
+function shrinkWrapAdd(text: string, builder: InlineTextBuilder, transformer: TransformerStackItem | undefined, noWrap: boolean) {
+  const length = text.length;
+  if (length === 0) return;
   const previouslyStashedSpace = builder.stashedSpace;
+  let i = 0;
+  while (i < length && isWhitespace(text.charCodeAt(i))) i++;
+  const leadingWhitespace = i > 0;
   let anyMatch = false;
-  WORD.lastIndex = 0;
-  let m = WORD.exec(text);
-  if (m) {
+  while (i < length) {
+    const start = i;
+    while (i < length && !isWhitespace(text.charCodeAt(i))) i++;
+    const word = transformer ? applyTransformer(text.slice(start, i), transformer) : text.slice(start, i);
+    if (!anyMatch && !(previouslyStashedSpace || leadingWhitespace)) builder.concatWord(word, noWrap);
+    else builder.pushWord(word, noWrap);
     anyMatch = true;
-    if (previouslyStashedSpace || LEADING_WHITESPACE.test(text)) builder.pushWord(apply(m[0]), noWrap);
-    else builder.concatWord(apply(m[0]), noWrap);
-    while ((m = WORD.exec(text)) !== null) builder.pushWord(apply(m[0]), noWrap);
+    while (i < length && isWhitespace(text.charCodeAt(i))) i++;
   }
-  builder.stashedSpace = (previouslyStashedSpace && !anyMatch) || TRAILING_WHITESPACE.test(text);
+  builder.stashedSpace = (previouslyStashedSpace && !anyMatch) || isWhitespace(text.charCodeAt(length - 1));
 }
 
 class BlockTextBuilder {
   #stackItem: BlockStackItem = new BlockStackItem(undefined);
   #wordTransformer: TransformerStackItem | undefined;
 
-  pushWordTransform(wordTransform: (str: string) => string) {
+  pushWordTransform(wordTransform: WordTransform): TransformerStackItem {
     this.#wordTransformer = new TransformerStackItem(this.#wordTransformer, wordTransform);
+    return this.#wordTransformer;
   }
 
   popWordTransform() {
     if (this.#wordTransformer) this.#wordTransformer = this.#wordTransformer.next;
-  }
-
-  #combinedWordTransformer(): ((str: string) => string) | undefined {
-    const transformer = this.#wordTransformer;
-    return transformer ? (str) => applyTransformer(str, transformer) : undefined;
   }
 
   #popStackItem(): BlockStackItem {
@@ -534,9 +568,9 @@ class BlockTextBuilder {
       item.rawText += str;
       return;
     }
-    if (str.length === 0 || (item.stashedLineBreaks && ALL_WHITESPACE_OR_EMPTY.test(str))) return;
+    if (str.length === 0 || (item.stashedLineBreaks && !hasWords(str))) return;
     if (item.stashedLineBreaks) item.inlineTextBuilder.startNewLine(item.stashedLineBreaks);
-    shrinkWrapAdd(str, item.inlineTextBuilder, noWordTransform ? undefined : this.#combinedWordTransformer(), item.isNoWrap);
+    shrinkWrapAdd(str, item.inlineTextBuilder, noWordTransform ? undefined : this.#wordTransformer, item.isNoWrap);
     item.stashedLineBreaks = 0;
   }
 

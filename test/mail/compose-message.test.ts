@@ -169,6 +169,28 @@ describe("quoted-printable", () => {
     for (const line of encoded("é".repeat(500)).split("\r\n")) expect(line.length).toBeLessThanOrEqual(76);
   });
 
+  it("carries any text's UTF-8 bytes, line breaks as CRLF", () => {
+    const decode = (encoded: Buffer) => {
+      const text = encoded.toString("latin1").replace(/=\r\n/g, "");
+      const bytes: number[] = [];
+      for (let i = 0; i < text.length; i++) {
+        if (text[i] === "=") {
+          bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+          i += 2;
+        } else bytes.push(text.charCodeAt(i));
+      }
+      return Buffer.from(bytes);
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom("\r", "\n", " ", "\t", ".", "=", "\ud83d", "\ude00"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })), maxLength: 300 }), (text) => {
+        const encoded = encodeQuotedPrintable(text);
+        expect(decode(encoded).equals(Buffer.from(text.replace(/\r\n|\r|\n/g, "\r\n"), "utf8"))).toBe(true);
+        for (const line of encoded.toString("latin1").split("\r\n")) expect(line.length).toBeLessThanOrEqual(76);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("is left for 7bit when the text is short-lined printable ASCII, as nodemailer leaves it", () => {
     expect(encodeBody("Hi Ann,\n\n.see you\r\n")).toEqual({ encoding: "7bit", bytes: Buffer.from("Hi Ann,\r\n\r\n.see you\r\n") });
     expect(encodeBody("x".repeat(77)).encoding).toBe("quoted-printable");

@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
@@ -21,6 +21,7 @@ async function startServer(options: Partial<SMTPServerOptions> = {}) {
   let open = 0;
   let mostOpen = 0;
   const hung: (() => void)[] = [];
+  const sockets = new Map<number, Socket>();
   const server = new SMTPServer({
     authOptional: true,
     logger: false,
@@ -42,6 +43,8 @@ async function startServer(options: Partial<SMTPServerOptions> = {}) {
         received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "", to: session.envelope.rcptTo.map((r) => r.address), data, session });
         const text = data.toString();
         if (text.includes("HANG")) return void hung.push(() => callback());
+        // Cut once the content is in, before any answer: the client cannot know whether it was taken.
+        if (text.includes("CUT")) return void sockets.get(session.remotePort)?.destroy();
         if (text.includes("REFUSE-421")) return callback(Object.assign(new Error("4.3.2 Going away"), { responseCode: 421 }));
         if (text.includes("REFUSE-554")) return callback(Object.assign(new Error("5.7.1 Rejected by policy"), { responseCode: 554 }));
         const delay = /DELAY-(\d+)/.exec(text);
@@ -55,6 +58,8 @@ async function startServer(options: Partial<SMTPServerOptions> = {}) {
     },
     ...options,
   });
+  server.server.on("connection", (socket: Socket) => sockets.set(socket.remotePort ?? 0, socket));
+  server.on("error", () => {});
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -138,6 +143,26 @@ describe("the SMTP pool", () => {
     expect(rejected).toMatchObject({ code: "EMESSAGE", responseCode: 554 });
     expect(await pool.send(envelope, message("after again"))).toMatch(/^250 /);
     expect(server.sessions).toBe(1);
+  });
+
+  it("settles every message of a queue sent over one session, each by its own answer, whatever comes before it", async () => {
+    const { server, pool } = await start({}, { maxConnections: 1 });
+    const to = (name: string) => ({ ...envelope, to: `${name}@example.com` });
+    const outcomes = await Promise.allSettled([
+      pool.send(to("bob"), message("refused recipient")),
+      pool.send(to("ann"), message("first")),
+      pool.send(to("eve"), message("REFUSE-554")),
+      pool.send(to("cy"), message("second")),
+      pool.send(to("fay"), message("REFUSE-421")),
+      pool.send(to("dan"), message("after the server left")),
+      pool.send(to("gil"), message("CUT")),
+      pool.send(to("hal"), message("after the cut")),
+    ]);
+    const settled = outcomes.map((outcome) => (outcome.status === "fulfilled" ? "sent" : (outcome.reason as { code: string; responseCode?: number }).responseCode ?? (outcome.reason as { code: string }).code));
+    expect(settled).toEqual([550, "sent", 554, "sent", 421, "sent", "ECONNECTION", "sent"]);
+    // The messages behind a 421 or a cut went out over a new session, once each.
+    expect(server.received.map((r) => r.to[0])).toEqual(["ann@example.com", "eve@example.com", "cy@example.com", "fay@example.com", "dan@example.com", "gil@example.com", "hal@example.com"]);
+    expect(server.sessions).toBe(3);
   });
 
   it("takes a 421 as temporary and goes on over a new connection", async () => {

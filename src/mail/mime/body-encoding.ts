@@ -32,22 +32,37 @@ export function encodeBody(text: string, boundary?: string): EncodedBody {
   return { encoding: "base64", bytes: encodeBase64(text) };
 }
 
+/** Printable ASCII, tab and line breaks (DEL too, as nodemailer counts it). */
+const PLAIN_ASCII = /^[\t\n\r\x20-\x7f]*$/;
+const LATIN_LETTER = /[A-Za-z]/;
+
 /** ASCII without control characters other than tab and line breaks, no line over 76 characters: sent as it is. */
 function isSevenBit(text: string): boolean {
-  let column = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === CR || code === LF) {
-      column = 0;
-      continue;
+  return PLAIN_ASCII.test(text) && !hasLongLine(text);
+}
+
+function hasLongLine(text: string): boolean {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    // A lone CR breaks a line too; only a long stretch needs the closer look.
+    if (end - start > MAX_LINE) {
+      let column = 0;
+      for (let i = start; i < end; i++) {
+        if (text.charCodeAt(i) === CR) column = 0;
+        else if (++column > MAX_LINE) return true;
+      }
     }
-    if ((code < SPACE && code !== TAB) || code > 0x7f || ++column > MAX_LINE) return false;
+    start = end + 1;
   }
-  return true;
+  return false;
 }
 
 /** More Latin letters than other characters outside ASCII and control characters: nodemailer's pick of quoted-printable over base64. */
 function isMostlyLatin(text: string): boolean {
+  // Plain ASCII has nothing of the other kind: a single letter decides.
+  if (PLAIN_ASCII.test(text)) return LATIN_LETTER.test(text);
   let latin = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {

@@ -30,8 +30,19 @@ function partHeaders(type: "plain" | "html", body: EncodedBody): string[] {
   return [`Content-Type: text/${type}; charset=utf-8`, `Content-Transfer-Encoding: ${body.encoding}`];
 }
 
+/** The boundary and headers that open each part, written once for every kind of part. */
+const PART_STARTS = new Map<string, Buffer>();
+for (const type of ["plain", "html"] as const) {
+  for (const encoding of ["7bit", "quoted-printable", "base64"] as const) {
+    for (const first of [true, false]) {
+      const headers = partHeaders(type, { encoding, bytes: Buffer.alloc(0) }).join("\r\n");
+      PART_STARTS.set(`${type} ${encoding} ${first}`, Buffer.from(`${first ? "" : "\r\n"}--${BOUNDARY}\r\n${headers}\r\n\r\n`, "latin1"));
+    }
+  }
+}
+
 function partStart(type: "plain" | "html", body: EncodedBody, first: boolean): Buffer {
-  return Buffer.from(`${first ? "" : "\r\n"}--${BOUNDARY}\r\n${partHeaders(type, body).join("\r\n")}\r\n\r\n`, "latin1");
+  return PART_STARTS.get(`${type} ${body.encoding} ${first}`) as Buffer;
 }
 
 /** Longest header line written as is; nodemailer folds at 76 characters. */

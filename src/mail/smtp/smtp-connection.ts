@@ -54,15 +54,39 @@ interface Reply {
   text: string;
 }
 
-interface Waiter {
-  resolve(reply: Reply): void;
+type Waiter = (reply: Reply | SmtpError) => void;
+
+/** One message for the session to hand over, and where its outcome goes. */
+export interface SmtpJob {
+  envelope: Envelope;
+  /** The message, CRLF line breaks. */
+  data: Buffer;
+  resolve(response: string): void;
   reject(error: Error): void;
+  /** Set once a session gave it back unsent. */
+  givenBack?: boolean;
+}
+
+interface EnvelopeReplies {
+  mail: Reply;
+  rcpt?: Reply;
+  data?: Reply;
+}
+
+/** Why the server would not take the message, from its answers to MAIL FROM, RCPT TO and DATA. */
+function envelopeRefusal({ mail, rcpt, data }: EnvelopeReplies): SmtpError | undefined {
+  if (!isPositive(mail)) return new SmtpError("Mail command failed", "EENVELOPE", mail, "MAIL FROM");
+  if (rcpt && !isPositive(rcpt)) return new SmtpError("Can't send mail - all recipients were rejected", "EENVELOPE", rcpt, "RCPT TO");
+  if (data && data.code !== 354 && !isPositive(data)) return new SmtpError("Data command failed", "EENVELOPE", data, "DATA");
+  if (!rcpt || !data) return new SmtpError("The server did not answer the envelope", "EPROTOCOL", mail, "MAIL FROM");
+  return undefined;
 }
 
 const MAX_REPLY_BYTES = 64 * 1024;
 const QUIT_WAIT_MS = 5_000;
 const DOT = 0x2e;
 const END_OF_DATA = Buffer.from(".\r\n", "latin1");
+const CRLF_END_OF_DATA = Buffer.from("\r\n.\r\n", "latin1");
 const LINE_DOT = Buffer.from("\n.", "latin1");
 
 /** A dot that starts a line is doubled (RFC 5321 §4.5.2); composed messages have none, so this is one search. */
@@ -118,6 +142,7 @@ export class SmtpConnection {
     socket.setNoDelay(true);
     socket.setTimeout(this.options.socketTimeoutMs);
     const greeting = await this.#within(greetingTimeoutMs, "Greeting never received", this.#reply());
+    if (greeting instanceof SmtpError) throw greeting;
     if (greeting.code !== 220) throw this.#fail(new SmtpError("Invalid greeting", "EPROTOCOL", greeting, "CONN"));
     await this.#hello();
     if (!secure && !this.options.ignoreTLS && (this.#extensions.has("STARTTLS") || this.options.requireTLS)) {
@@ -128,50 +153,111 @@ export class SmtpConnection {
     if (this.options.auth) await this.#authenticate(this.options.auth);
   }
 
-  /** Hands one message over; resolves with the server's reply, rejects with an SmtpError. The data has CRLF line breaks. */
-  async send(envelope: Envelope, data: Buffer): Promise<string> {
-    if (!this.usable) throw this.#failure ?? new SmtpError("The connection is closed", "ECONNECTION", undefined, "API");
-    if (/[\r\n<>]/.test(envelope.from) || /[\r\n<>]/.test(envelope.to) || !envelope.to) {
-      throw new SmtpError(`Invalid envelope ${JSON.stringify(envelope)}`, "EENVELOPE", undefined, "API");
+  /**
+   * Hands messages over one after another: `first`, then whatever `pull` gives while the session is
+   * sound, `limit` at most. Each outcome goes to its job; nothing is thrown. When the server pipelines,
+   * the next message's MAIL FROM, RCPT TO and DATA go out in the same write as this message's data
+   * (RFC 2920 lets a group start with message content), which saves a write and a round trip each; a
+   * message whose envelope went out but whose content did not, when the session breaks, is handed to
+   * `requeue`, since nothing of it was delivered. Resolves with the number of messages attempted.
+   */
+  async deliver(first: SmtpJob, pull: () => SmtpJob | undefined, requeue: (job: SmtpJob) => void, limit: number): Promise<number> {
+    const pipelining = this.#extensions.has("PIPELINING");
+    /** Nothing of it went out, so another session may take it, once; a second time it fails with the session. */
+    const giveBack = (job: SmtpJob, error: SmtpError) => {
+      if (job.givenBack) return job.reject(error);
+      job.givenBack = true;
+      requeue(job);
+    };
+    let attempted = 0;
+    let job: SmtpJob | undefined = first;
+    /** The envelope of `job`, when it went out behind the previous message's content. */
+    let envelope: Promise<EnvelopeReplies | SmtpError> | undefined;
+    while (job) {
+      attempted++;
+      if (!this.usable) {
+        giveBack(job, this.#failure ?? new SmtpError("The connection is closed", "ECONNECTION", undefined, "CONN"));
+        return attempted - 1;
+      }
+      const problem = this.#problemWith(job);
+      if (problem) {
+        job.reject(problem);
+        job = attempted < limit ? pull() : undefined;
+        continue;
+      }
+      const behind = envelope !== undefined;
+      const replies = await (envelope ?? this.#sendEnvelope(job, pipelining));
+      envelope = undefined;
+      if (replies instanceof SmtpError) {
+        // The session broke before any of the message's content went out.
+        if (behind) giveBack(job, replies);
+        else job.reject(replies);
+        return attempted - (behind ? 1 : 0);
+      }
+      const refusal = envelopeRefusal(replies);
+      if (refusal) {
+        job.reject(refusal);
+        await this.#endRefusedTransaction(replies.data);
+        job = attempted < limit ? pull() : undefined;
+        continue;
+      }
+      const next = attempted < limit && pipelining ? this.#pullSound(pull) : undefined;
+      const final = this.#reply();
+      const socket = this.#socket as net.Socket;
+      socket.cork();
+      socket.write(dotStuffed(job.data));
+      socket.write(job.data[job.data.length - 1] === 0x0a ? END_OF_DATA : CRLF_END_OF_DATA);
+      if (next) envelope = this.#sendEnvelope(next, true);
+      socket.uncork();
+      const answer = await final;
+      if (answer instanceof SmtpError) job.reject(answer);
+      else if (isPositive(answer)) job.resolve(answer.text);
+      else job.reject(new SmtpError("Message failed", "EMESSAGE", answer, "DATA"));
+      job = next ?? (attempted < limit && !pipelining ? pull() : undefined);
     }
-    if (this.#maxSize > 0 && data.length > this.#maxSize) {
-      throw new SmtpError(`Message size larger than allowed ${this.#maxSize}`, "EMESSAGE", undefined, "MAIL FROM");
+    return attempted;
+  }
+
+  /** The next job this session can take; those it cannot are refused on the way. */
+  #pullSound(pull: () => SmtpJob | undefined): SmtpJob | undefined {
+    for (let job = pull(); job; job = pull()) {
+      const problem = this.#problemWith(job);
+      if (!problem) return job;
+      job.reject(problem);
     }
-    const international = /[^\p{ASCII}]/u.test(envelope.from + envelope.to) && this.#extensions.has("SMTPUTF8");
-    const mailFrom = `MAIL FROM:<${envelope.from}>${international ? " SMTPUTF8" : ""}`;
-    const rcptTo = `RCPT TO:<${envelope.to}>`;
-    let mail: Reply;
-    let rcpt: Reply | undefined;
-    let dataReply: Reply | undefined;
-    if (this.#extensions.has("PIPELINING")) {
+    return undefined;
+  }
+
+  /** A job this session cannot take at all: refused without a word to the server. */
+  #problemWith(job: SmtpJob): SmtpError | undefined {
+    const { from, to } = job.envelope;
+    if (/[\r\n<>]/.test(from) || /[\r\n<>]/.test(to) || !to) return new SmtpError(`Invalid envelope ${JSON.stringify(job.envelope)}`, "EENVELOPE", undefined, "API");
+    if (this.#maxSize > 0 && job.data.length > this.#maxSize) return new SmtpError(`Message size larger than allowed ${this.#maxSize}`, "EMESSAGE", undefined, "MAIL FROM");
+    return undefined;
+  }
+
+  /** MAIL FROM, RCPT TO and DATA: written together when pipelining (the socket may be corked around them), else one by one. */
+  async #sendEnvelope(job: SmtpJob, pipelining: boolean): Promise<EnvelopeReplies | SmtpError> {
+    const { from, to } = job.envelope;
+    const international = /[^\p{ASCII}]/u.test(from + to) && this.#extensions.has("SMTPUTF8");
+    const mailFrom = `MAIL FROM:<${from}>${international ? " SMTPUTF8" : ""}`;
+    const rcptTo = `RCPT TO:<${to}>`;
+    if (pipelining) {
       const replies = [this.#reply(), this.#reply(), this.#reply()] as const;
       this.#write(`${mailFrom}\r\n${rcptTo}\r\nDATA\r\n`);
-      [mail, rcpt, dataReply] = await Promise.all(replies);
-    } else {
-      mail = await this.#command(mailFrom);
-      if (isPositive(mail)) rcpt = await this.#command(rcptTo);
-      if (rcpt && isPositive(rcpt)) dataReply = await this.#command("DATA");
+      const [mail, rcpt, data] = await Promise.all(replies);
+      if (mail instanceof SmtpError) return mail;
+      if (rcpt instanceof SmtpError) return rcpt;
+      if (data instanceof SmtpError) return data;
+      return { mail, rcpt, data };
     }
-    const refusal = !isPositive(mail)
-      ? new SmtpError("Mail command failed", "EENVELOPE", mail, "MAIL FROM")
-      : rcpt && !isPositive(rcpt)
-        ? new SmtpError("Can't send mail - all recipients were rejected", "EENVELOPE", rcpt, "RCPT TO")
-        : dataReply && dataReply.code !== 354 && !isPositive(dataReply)
-          ? new SmtpError("Data command failed", "EENVELOPE", dataReply, "DATA")
-          : undefined;
-    if (refusal) {
-      await this.#endRefusedTransaction(dataReply);
-      throw refusal;
-    }
-    const answer = this.#reply();
-    const socket = this.#socket as net.Socket;
-    socket.cork();
-    socket.write(dotStuffed(data));
-    socket.write(data[data.length - 1] === 0x0a ? END_OF_DATA : Buffer.from("\r\n.\r\n", "latin1"));
-    socket.uncork();
-    const final = await answer;
-    if (!isPositive(final)) throw new SmtpError("Message failed", "EMESSAGE", final, "DATA");
-    return final.text;
+    const mail = await this.#command(mailFrom);
+    if (mail instanceof SmtpError) return mail;
+    if (!isPositive(mail)) return { mail };
+    const rcpt = await this.#command(rcptTo);
+    if (rcpt instanceof SmtpError || !isPositive(rcpt)) return rcpt instanceof SmtpError ? rcpt : { mail, rcpt };
+    const data = await this.#command("DATA");
+    return data instanceof SmtpError ? data : { mail, rcpt, data };
   }
 
   /** QUIT, then the socket closes; never throws. */
@@ -198,23 +284,19 @@ export class SmtpConnection {
    * message ended at once, then RSET clears the transaction. A 421 means the server is closing.
    */
   async #endRefusedTransaction(dataReply: Reply | undefined) {
-    try {
-      if (dataReply?.code === 354) await this.#command(".");
-      if (!this.usable) return;
-      const reset = await this.#command("RSET");
-      if (!isPositive(reset)) this.#spent = true;
-    } catch {
-      this.#spent = true;
-    }
+    if (dataReply?.code === 354) await this.#command(".");
+    if (!this.usable) return;
+    const reset = await this.#command("RSET");
+    if (reset instanceof SmtpError || !isPositive(reset)) this.#spent = true;
   }
 
   async #hello() {
-    let hello = await this.#command(`EHLO ${this.options.clientName}`);
+    let hello = await this.#setupCommand(`EHLO ${this.options.clientName}`);
     this.#extensions = new Set();
     this.#authMethods = [];
     this.#maxSize = 0;
     if (!isPositive(hello)) {
-      hello = await this.#command(`HELO ${this.options.clientName}`);
+      hello = await this.#setupCommand(`HELO ${this.options.clientName}`);
       if (!isPositive(hello)) throw this.#fail(new SmtpError("EHLO and HELO refused", "EPROTOCOL", hello, "HELO"));
       return;
     }
@@ -229,7 +311,7 @@ export class SmtpConnection {
   }
 
   async #startTls() {
-    const reply = await this.#command("STARTTLS");
+    const reply = await this.#setupCommand("STARTTLS");
     if (reply.code !== 220) throw this.#fail(new SmtpError("Error upgrading the connection with STARTTLS", "ETLS", reply, "STARTTLS"));
     const plain = this.#socket as net.Socket;
     plain.removeAllListeners("data");
@@ -251,16 +333,16 @@ export class SmtpConnection {
     const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
     let reply: Reply;
     if (method === "PLAIN") {
-      reply = await this.#command(`AUTH PLAIN ${b64(`\u0000${auth.user}\u0000${auth.pass}`)}`);
+      reply = await this.#setupCommand(`AUTH PLAIN ${b64(`\u0000${auth.user}\u0000${auth.pass}`)}`);
     } else if (method === "LOGIN") {
-      reply = await this.#command("AUTH LOGIN");
-      if (reply.code === 334) reply = await this.#command(b64(auth.user));
-      if (reply.code === 334) reply = await this.#command(b64(auth.pass));
+      reply = await this.#setupCommand("AUTH LOGIN");
+      if (reply.code === 334) reply = await this.#setupCommand(b64(auth.user));
+      if (reply.code === 334) reply = await this.#setupCommand(b64(auth.pass));
     } else {
-      reply = await this.#command("AUTH CRAM-MD5");
+      reply = await this.#setupCommand("AUTH CRAM-MD5");
       if (reply.code === 334) {
         const challenge = Buffer.from(reply.text.slice(4).trim(), "base64").toString("latin1");
-        reply = await this.#command(b64(`${auth.user} ${createHmac("md5", auth.pass).update(challenge, "latin1").digest("hex")}`));
+        reply = await this.#setupCommand(b64(`${auth.user} ${createHmac("md5", auth.pass).update(challenge, "latin1").digest("hex")}`));
       }
     }
     if (reply.code !== 235) throw this.#fail(new SmtpError("Invalid login", "EAUTH", reply, `AUTH ${method}`));
@@ -304,7 +386,7 @@ export class SmtpConnection {
       // 421 may come at any time, answering a command or not: the server is going away.
       if (reply.code === 421) this.#spent = true;
       const waiter = this.#waiting.shift();
-      if (waiter) waiter.resolve(reply);
+      if (waiter) waiter(reply);
       else this.#spent = true;
     }
     if (this.#buffer.length > MAX_REPLY_BYTES) {
@@ -313,18 +395,26 @@ export class SmtpConnection {
     }
   }
 
-  #reply(): Promise<Reply> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  /** The next reply, or the failure that ended the session: never rejects, so a reply nobody awaits any more is no unhandled rejection. */
+  #reply(): Promise<Reply | SmtpError> {
+    if (this.#failure) return Promise.resolve(this.#failure);
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   #write(text: string) {
     (this.#socket as net.Socket).write(text);
   }
 
-  async #command(line: string): Promise<Reply> {
+  async #command(line: string): Promise<Reply | SmtpError> {
     const reply = this.#reply();
     this.#write(`${line}\r\n`);
+    return reply;
+  }
+
+  /** A command during set-up, where a broken session ends the attempt. */
+  async #setupCommand(line: string): Promise<Reply> {
+    const reply = await this.#command(line);
+    if (reply instanceof SmtpError) throw reply;
     return reply;
   }
 
@@ -335,7 +425,7 @@ export class SmtpConnection {
     this.#spent = true;
     const waiting = this.#waiting;
     this.#waiting = [];
-    for (const waiter of waiting) waiter.reject(error);
+    for (const waiter of waiting) waiter(error);
     return error;
   }
 

@@ -1,4 +1,4 @@
-import { SmtpConnection, SmtpError, type Envelope, type SmtpConnectionOptions } from "./smtp-connection.js";
+import { SmtpConnection, SmtpError, type Envelope, type SmtpConnectionOptions, type SmtpJob } from "./smtp-connection.js";
 
 export interface SmtpPoolOptions extends SmtpConnectionOptions {
   maxConnections: number;
@@ -12,13 +12,6 @@ export interface SmtpPool {
   /** Resolves with the server's reply to the message; rejects with an SmtpError. */
   send(envelope: Envelope, data: Buffer): Promise<string>;
   close(): Promise<void>;
-}
-
-interface Job {
-  envelope: Envelope;
-  data: Buffer;
-  resolve(response: string): void;
-  reject(error: Error): void;
 }
 
 interface Member {
@@ -36,7 +29,7 @@ interface Member {
  */
 export function createSmtpPool(options: SmtpPoolOptions): SmtpPool {
   const idle: Member[] = [];
-  const queue: Job[] = [];
+  const queue: SmtpJob[] = [];
   let open = 0;
   let closed = false;
 
@@ -49,15 +42,15 @@ export function createSmtpPool(options: SmtpPoolOptions): SmtpPool {
           drop(member);
           continue;
         }
-        run(member, queue.shift() as Job);
+        run(member, queue.shift() as SmtpJob);
         continue;
       }
       if (open >= options.maxConnections) return;
-      connect(queue.shift() as Job);
+      connect(queue.shift() as SmtpJob);
     }
   };
 
-  const connect = (job: Job) => {
+  const connect = (job: SmtpJob) => {
     open++;
     const member: Member = { connection: new SmtpConnection(options), messages: 0 };
     member.connection.onClose(() => {
@@ -80,21 +73,21 @@ export function createSmtpPool(options: SmtpPoolOptions): SmtpPool {
     );
   };
 
-  const run = (member: Member, job: Job) => {
-    member.connection.send(job.envelope, job.data).then(
-      (response) => {
-        job.resolve(response);
-        release(member);
-      },
-      (error: Error) => {
-        job.reject(error);
-        release(member);
-      },
-    );
+  const run = (member: Member, job: SmtpJob) => {
+    const pull = () => (closed ? undefined : queue.shift());
+    const requeue = (job: SmtpJob) => {
+      if (closed) return job.reject(new SmtpError("The mailer is closed", "ECONNECTION", undefined, "API"));
+      queue.unshift(job);
+      // Another session takes it (or a new one), once this one is let go below.
+      setImmediate(dispatch);
+    };
+    void member.connection.deliver(job, pull, requeue, options.maxMessages - member.messages).then((attempted) => {
+      member.messages += attempted;
+      release(member);
+    });
   };
 
   const release = (member: Member) => {
-    member.messages++;
     if (closed || !member.connection.usable || member.messages >= options.maxMessages) {
       drop(member);
       dispatch();
