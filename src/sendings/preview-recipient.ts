@@ -38,8 +38,9 @@ const previews = createBoundedCache<string, Promise<RecipientPreview>>(PREVIEW_L
  * Renders the message exactly as one recipient will get it. Steps through the list in address order
  * along the (sendingId, email) index, so moving through a list of a million stays an index lookup.
  *
- * Each click reads only who may look and the sending's content hash; the preview itself is rendered
- * once per content hash and recipient, however many people open it at the same moment. The hash
+ * Each click reads only who may look and the sending's content hash (once for clicks whose work
+ * starts together); the preview itself is rendered once per content hash and recipient, however
+ * many people open it at the same moment. The hash
  * covers the templates, the sender and every recipient (recipients are only ever appended, and each
  * append changes it), so a kept preview always shows what the sending holds now.
  */
@@ -48,7 +49,7 @@ export async function previewRecipient(
   input: { sendingId: string; userId: string; recipientId?: number },
 ): Promise<RecipientPreview> {
   const { db } = deps;
-  const current = await currentHash(db, input.sendingId);
+  const current = await revisionForClicksStartedTogether(db, input.sendingId);
   if (!current) throw new AppError("NOT_FOUND", `Sending ${input.sendingId} does not exist.`);
   await assertMayControlSending(deps.approvers, current, input.userId);
   const key = `${input.sendingId}:${current.contentHash}:${input.recipientId ?? "first"}`;
@@ -61,8 +62,30 @@ export async function previewRecipient(
   });
 }
 
+type Revision = { requestedBy: string; contentHash: string } | undefined;
+const readsInProgress = new WeakMap<Database, Map<string, Promise<Revision>>>();
+
+/**
+ * The sending's revision, read once for the clicks whose work starts together: the work after the
+ * acknowledgements of a burst starts in batches, each in one synchronous stretch, and the read is
+ * shared only within that stretch. Every click of the batch had arrived before the read was issued,
+ * so it sees every change made before any of them; any later call reads again.
+ */
+function revisionForClicksStartedTogether(db: Database, sendingId: string): Promise<Revision> {
+  let reads = readsInProgress.get(db);
+  if (!reads) readsInProgress.set(db, (reads = new Map()));
+  const known = reads.get(sendingId);
+  if (known) return known;
+  const read = currentHash(db, sendingId);
+  reads.set(sendingId, read);
+  const stretch = reads;
+  // Microtasks run as soon as the synchronous stretch ends: nothing that starts after it shares this read.
+  queueMicrotask(() => stretch.delete(sendingId));
+  return read;
+}
+
 /** A plain read: through Prisma's query compiler the same row costs several times the CPU, on every click. */
-async function currentHash(db: Database, sendingId: string): Promise<{ requestedBy: string; contentHash: string } | undefined> {
+async function currentHash(db: Database, sendingId: string): Promise<Revision> {
   const p = placeholders(db);
   const [row] = await db.prisma.$queryRawUnsafe<{ requestedBy: string; contentHash: string }[]>(
     `SELECT "requestedBy", "contentHash" FROM "Sending" WHERE "id" = ${p()}`,
