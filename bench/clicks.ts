@@ -19,7 +19,7 @@ import { ActionId } from "../src/slack/ids.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 2 : 6));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 6));
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? (quick ? 2_000 : 10_000));
 const PEOPLE = 50;
 const GOAL_RATIO = 2;
@@ -95,6 +95,14 @@ children.push(standin);
 const { apiUrl } = await ready<{ apiUrl: string }>(standin, "the Slack stand-in");
 const askStandin = ipc(standin);
 
+// The bare app starts while sendgate does.
+const bare = fork(join(root, "bench/support-bare-bolt.ts"), {
+  execArgv: ["--import", tsx],
+  env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: apiUrl },
+});
+children.push(bare);
+const bareReady = ready<{ port: number }>(bare, "the bare Bolt app");
+
 const profileDir = process.env.BENCH_CPU_PROF;
 const sendgate = fork(join(root, "src/main.ts"), {
   cwd: work,
@@ -109,6 +117,8 @@ const sendgate = fork(join(root, "src/main.ts"), {
     SLACK_API_URL: apiUrl,
     SLACK_APPROVALS_CHANNEL: CHANNEL,
     APPROVERS: people.join(","),
+    // More than there are approvers: the mix's approvals are recorded and the card stays pending.
+    REQUIRED_APPROVALS: "1000",
     API_TOKENS: API_TOKEN,
     PORT: "0",
     OUTBOX_DIR: join(work, "outbox"),
@@ -139,13 +149,7 @@ const sendgateUrl = await new Promise<string>((resolve, reject) => {
   });
 });
 
-const bare = fork(join(root, "bench/support-bare-bolt.ts"), {
-  execArgv: ["--import", tsx],
-  env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: apiUrl },
-});
-children.push(bare);
-const barePort = (await ready<{ port: number }>(bare, "the bare Bolt app")).port;
-const bareUrl = `http://127.0.0.1:${barePort}`;
+const bareUrl = `http://127.0.0.1:${(await bareReady).port}`;
 
 // ---- the sending: as the marketing system hands it in ----
 
@@ -178,6 +182,8 @@ interface Round {
   cpuMs: number;
   viewsOpened: number;
   refusals: string[];
+  /** What the stand-in spent meanwhile: Slack's side, on the same two cores. */
+  standinCpuMs: number;
   /** How old the first trigger id was when the burst went out: Slack's 3 seconds count from its issue. */
   triggerAgeMs: number;
 }
@@ -224,6 +230,7 @@ async function round(app: "sendgate" | "bare", count: number): Promise<Round> {
   const triggerAgeMs = Date.now() - issuedFrom;
   const pid = app === "sendgate" ? sendgate.pid! : bare.pid!;
   const cpuBefore = mainThreadCpuMs(pid);
+  const standinBefore = mainThreadCpuMs(standin.pid!);
   const latencies = await burst(app === "sendgate" ? sendgateUrl : bareUrl, bodies);
   let viewsOpened = 0;
   const refusals: string[] = [];
@@ -236,14 +243,14 @@ async function round(app: "sendgate" | "bare", count: number): Promise<Round> {
       refusals.push(...calls.refusals);
     }
   }
-  return { latencies, cpuMs: mainThreadCpuMs(pid) - cpuBefore, viewsOpened, refusals, triggerAgeMs };
+  return { latencies, cpuMs: mainThreadCpuMs(pid) - cpuBefore, standinCpuMs: mainThreadCpuMs(standin.pid!) - standinBefore, viewsOpened, refusals, triggerAgeMs };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 // Warm-up: both apps compile their paths, open their connections and fill their caches.
-for (let i = 0; i < 2; i++) {
+for (let i = 0; i < (quick ? 1 : 2); i++) {
   await round("sendgate", 20);
   await round("bare", 20);
 }
@@ -280,6 +287,54 @@ if (profileDir) {
   console.log(`  sendgate's CPU profile of the measured rounds: ${String((await written).file)}`);
 }
 
+/**
+ * The second figure: a burst as a busy channel sends it, Preview clicks with approvals (after their
+ * confirmation) and `/sendings pending` among them, whose answer is the acknowledgement itself.
+ */
+const MIX = { previews: 140, approvals: 20, commands: 40 };
+async function mixRound(app: "sendgate" | "bare", r: number): Promise<Round> {
+  await askStandin({ type: "calls" });
+  const previews = await askStandin<{ payloads: Record<string, unknown>[]; issuedFrom: number }>({ type: "clicks", count: MIX.previews, actionId: ActionId.preview, card });
+  const approvals = await askStandin<{ payloads: Record<string, unknown>[] }>({ type: "clicks", count: MIX.approvals, actionId: ActionId.approve, card, offset: r * MIX.approvals });
+  const commands = await askStandin<{ payloads: Record<string, string>[] }>({ type: "commands", count: MIX.commands, text: "pending" });
+  const clicks = [...previews.payloads, ...approvals.payloads].map(formBody);
+  const typed = commands.payloads.map((fields) => new URLSearchParams(fields).toString());
+  // Interleaved as they would arrive: a command every fifth request.
+  const bodies: string[] = [];
+  while (clicks.length > 0 || typed.length > 0) {
+    bodies.push(...clicks.splice(0, 4));
+    if (typed.length > 0) bodies.push(typed.shift()!);
+  }
+  const triggerAgeMs = Date.now() - previews.issuedFrom;
+  const pid = app === "sendgate" ? sendgate.pid! : bare.pid!;
+  const cpuBefore = mainThreadCpuMs(pid);
+  const standinBefore = mainThreadCpuMs(standin.pid!);
+  const latencies = await burst(app === "sendgate" ? sendgateUrl : bareUrl, bodies);
+  let viewsOpened = 0;
+  const refusals: string[] = [];
+  if (app === "sendgate") {
+    const deadline = Date.now() + 15_000;
+    while (viewsOpened + refusals.length < MIX.previews && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const calls = await askStandin<{ byMethod: Record<string, { ok: number }>; refusals: string[] }>({ type: "calls" });
+      viewsOpened += calls.byMethod["views.open"]?.ok ?? 0;
+      refusals.push(...calls.refusals);
+    }
+    // The approvals' card updates and thread notes go out through the outbox meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return { latencies, cpuMs: mainThreadCpuMs(pid) - cpuBefore, standinCpuMs: mainThreadCpuMs(standin.pid!) - standinBefore, viewsOpened, refusals, triggerAgeMs };
+}
+
+const MIX_ROUNDS = quick ? 0 : Number(process.env.BENCH_MIX_ROUNDS ?? 2);
+const mixed: Record<"sendgate" | "bare", Round[]> = { sendgate: [], bare: [] };
+for (let r = 0; r < MIX_ROUNDS; r++) {
+  for (const app of r % 2 === 0 ? (["sendgate", "bare"] as const) : (["bare", "sendgate"] as const)) {
+    mixed[app].push(await mixRound(app, r));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
 function summary(rounds: Round[]) {
   const all = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const p99s = rounds.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 99));
@@ -297,11 +352,24 @@ console.log(`${ROUNDS} rounds of ${CLICKS} simultaneous Preview clicks at each a
 console.log(`  sendgate:  ack p50 ${ms(s.p50)}, p99 ${ms(s.p99)} (per round: ${s.p99s.map(ms).join(", ")}); main-thread CPU ${s.cpuPerClick.toFixed(2)} ms a click, ack and work after it`);
 console.log(`  bare Bolt: ack p50 ${ms(b.p50)}, p99 ${ms(b.p99)} (per round: ${b.p99s.map(ms).join(", ")}); main-thread CPU ${b.cpuPerClick.toFixed(2)} ms a click, ack only`);
 console.log(`  work after the ack: about ${(s.cpuPerClick - b.cpuPerClick).toFixed(2)} ms of main-thread CPU a click (sendgate's less the bare app's)`);
+const standinPerClick = results.sendgate.reduce((n, r) => n + r.standinCpuMs, 0) / s.clicks;
+console.log(`  the Slack stand-in spent ${standinPerClick.toFixed(2)} ms of CPU a click of sendgate's (checking and storing each modal), on the same cores`);
 console.log(`  trigger ids were up to ${ms(Math.max(...results.sendgate.map((r) => r.triggerAgeMs)))} old when a burst went out (Slack accepts them for 3 s)`);
 console.log(`  Slack received ${opened} of ${s.clicks} Preview modals (views.open)${refusals.length > 0 ? `; refused: ${[...new Set(refusals)].join(", ")} (${refusals.length})` : ", none refused"}`);
 const met = ratio <= GOAL_RATIO && opened === s.clicks;
 console.log(`  goal: p99 at most ${GOAL_RATIO}× the bare app's, every modal opened: ${ratio.toFixed(2)}× → ${met ? "ok" : "not met"}`);
 
+if (MIX_ROUNDS > 0) {
+  const ms2 = summary(mixed.sendgate);
+  const mb = summary(mixed.bare);
+  const mixOpened = mixed.sendgate.reduce((n, r) => n + r.viewsOpened, 0);
+  console.log(
+    `${MIX_ROUNDS} rounds of a mixed burst (${MIX.previews} Preview clicks, ${MIX.approvals} approvals after their confirmation, ${MIX.commands} \`/sendings pending\`, whose answer is the acknowledgement):`,
+  );
+  console.log(`  sendgate:  ack p50 ${ms(ms2.p50)}, p99 ${ms(ms2.p99)}; main-thread CPU ${ms2.cpuPerClick.toFixed(2)} ms a request, ack and work after it`);
+  console.log(`  bare Bolt: ack p50 ${ms(mb.p50)}, p99 ${ms(mb.p99)}; main-thread CPU ${mb.cpuPerClick.toFixed(2)} ms a request`);
+  console.log(`  p99 ${(ms2.p99 / mb.p99).toFixed(2)}× the bare app's; Slack received ${mixOpened} of ${MIX.previews * MIX_ROUNDS} Preview modals`);
+}
 if (sendgateErrors.size > 0) console.log(`  sendgate logged errors: ${[...sendgateErrors].map(([what, n]) => `${what} ×${n}`).join("; ")}`);
 
 // ---- stop ----

@@ -39,7 +39,7 @@ server.listen(0, "127.0.0.1", () => {
 
 type Request =
   | { type: "card"; sendingId: string }
-  | { type: "clicks"; count: number; actionId: string; card: { channel: string; ts: string } }
+  | { type: "clicks"; count: number; actionId: string; card: { channel: string; ts: string }; offset?: number }
   | { type: "commands"; count: number; text: string }
   | { type: "calls" }
   | { type: "stop" };
@@ -59,7 +59,8 @@ async function handle(request: Request): Promise<unknown> {
     case "clicks": {
       captured.length = 0;
       const issuedFrom = Date.now();
-      for (let i = 0; i < request.count; i++) await standin.click(users[i % users.length]!, request.card, request.actionId);
+      const offset = request.offset ?? 0;
+      for (let i = 0; i < request.count; i++) await standin.click(users[(offset + i) % users.length]!, request.card, request.actionId);
       return { payloads: captured.splice(0), issuedFrom };
     }
     case "commands": {
