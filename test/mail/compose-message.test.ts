@@ -182,10 +182,13 @@ describe("quoted-printable", () => {
       return Buffer.from(bytes);
     };
     fc.assert(
-      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom("\r", "\n", " ", "\t", ".", "=", "\ud83d", "\ude00"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })), maxLength: 300 }), (text) => {
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom("\r", "\n", " ", "\t", ".", "=", "\ud83d", "\ude00", "\u0001", "\u007f", "é", "中", "x".repeat(80), " ".repeat(3)), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })), maxLength: 300 }), (text) => {
         const encoded = encodeQuotedPrintable(text);
         expect(decode(encoded).equals(Buffer.from(text.replace(/\r\n|\r|\n/g, "\r\n"), "utf8"))).toBe(true);
-        for (const line of encoded.toString("latin1").split("\r\n")) expect(line.length).toBeLessThanOrEqual(76);
+        for (const line of encoded.toString("latin1").split("\r\n")) {
+          expect(line.length).toBeLessThanOrEqual(76);
+          expect(line).not.toMatch(/^\.|[ \t]$/);
+        }
       }),
       { numRuns: 500 },
     );

@@ -84,46 +84,115 @@ function withCrlf(text: string): Buffer {
   return Buffer.from(/\r(?!\n)|(?<!\r)\n/.test(text) ? text.replace(/\r\n|\r|\n/g, "\r\n") : text, "latin1");
 }
 
+/** What quoted-printable cannot write as it is: `=`, control characters (line breaks included), DEL and everything outside ASCII. */
+const QP_SPECIAL = /[^\t\x20-\x3c\x3e-\x7e]/g;
+/** Characters on a line before its soft break's `=`. */
+const QP_ROOM = MAX_LINE - 1;
+
 /**
- * Quoted-printable (RFC 2045 §6.7) of the UTF-8 bytes: lines kept to 76 characters with soft breaks
- * that never split an `=XX`; whitespace before a line break and a dot at the start of a line are
- * encoded, so no line ends in whitespace a server may strip and none needs dot-stuffing.
+ * Quoted-printable (RFC 2045 §6.7) of the text's UTF-8 bytes: lines kept to 76 characters with soft
+ * breaks that never split an escaped character; whitespace before a line break and a dot at the start
+ * of a line are encoded, so no line ends in whitespace a server may strip and none needs dot-stuffing.
+ * Runs of characters written as they are (most of a message) are found by a pattern and copied whole.
  */
 export function encodeQuotedPrintable(text: string): Buffer {
-  const input = Buffer.from(text, "utf8");
-  const length = input.length;
-  // Each byte takes three characters at most, and each soft break three more every 73 or so.
-  const output = Buffer.allocUnsafe(length * 3 + Math.ceil((length * 3) / 72) * 3 + 2);
+  const length = text.length;
+  // A UTF-16 unit takes at most 9 characters (3 bytes, each =XX); a soft break adds 3 every 25 of those.
+  const output = scratch(length * 9 + Math.ceil((length * 9) / 25) * 3 + 3);
   let out = 0;
   let column = 0;
-  for (let i = 0; i < length; i++) {
-    const byte = input[i] as number;
-    if (byte === CR || byte === LF) {
-      if (byte === CR && input[i + 1] === LF) i++;
+  const softBreak = () => {
+    output[out++] = EQUALS;
+    output[out++] = CR;
+    output[out++] = LF;
+    column = 0;
+  };
+  const escape = (byte: number) => {
+    output[out++] = EQUALS;
+    output[out++] = HEX[byte >> 4] as number;
+    output[out++] = HEX[byte & 0x0f] as number;
+    column += 3;
+  };
+  let i = 0;
+  while (i < length) {
+    QP_SPECIAL.lastIndex = i;
+    const special = QP_SPECIAL.exec(text);
+    const runEnd = special ? special.index : length;
+    const next = special ? text.charCodeAt(runEnd) : -1;
+    const endsLine = next === -1 || next === CR || next === LF;
+    // The run of characters written as they are, in pieces that fit the line.
+    while (i < runEnd) {
+      if (column >= QP_ROOM) softBreak();
+      const code = text.charCodeAt(i);
+      if (column === 0 && code === DOT) {
+        escape(DOT);
+        i++;
+        continue;
+      }
+      let end = Math.min(runEnd, i + QP_ROOM - column);
+      if (end === runEnd && endsLine) {
+        const last = text.charCodeAt(end - 1);
+        // Whitespace that would end a line is escaped.
+        if (last === SPACE || last === TAB) end--;
+      }
+      if (end > i) {
+        out += output.write(text.slice(i, end), out, "latin1");
+        column += end - i;
+        i = end;
+      } else {
+        if (column + 3 > QP_ROOM) softBreak();
+        escape(code);
+        i++;
+      }
+    }
+    if (!special) break;
+    const code = next;
+    if (code === CR || code === LF) {
+      i += code === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
       output[out++] = CR;
       output[out++] = LF;
       column = 0;
       continue;
     }
-    const next = input[i + 1];
-    const lineEnds = next === undefined || next === CR || next === LF;
-    const literal = LITERAL[byte] === 1 && !((byte === SPACE || byte === TAB) && lineEnds);
-    // Room for what follows and, unless the line ends here, the `=` of a soft break.
-    if (column + (literal ? 1 : 3) > (lineEnds ? MAX_LINE : MAX_LINE - 1)) {
-      output[out++] = EQUALS;
-      output[out++] = CR;
-      output[out++] = LF;
-      column = 0;
+    i++;
+    if (code < 0x80) {
+      if (column + 3 > QP_ROOM) softBreak();
+      escape(code);
+      continue;
     }
-    if (literal && !(byte === DOT && column === 0)) {
-      output[out++] = byte;
-      column += 1;
+    // Outside ASCII: the character's UTF-8 bytes, as Buffer.from writes them (a lone surrogate as U+FFFD), on one line.
+    let point = code;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const low = text.charCodeAt(i);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        point = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      } else {
+        point = 0xfffd;
+      }
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      point = 0xfffd;
+    }
+    const bytes = point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    if (column + 3 * bytes > QP_ROOM) softBreak();
+    if (bytes === 2) {
+      escape(0xc0 | (point >> 6));
+    } else if (bytes === 3) {
+      escape(0xe0 | (point >> 12));
+      escape(0x80 | ((point >> 6) & 0x3f));
     } else {
-      output[out++] = EQUALS;
-      output[out++] = HEX[byte >> 4] as number;
-      output[out++] = HEX[byte & 0x0f] as number;
-      column += 3;
+      escape(0xf0 | (point >> 18));
+      escape(0x80 | ((point >> 12) & 0x3f));
+      escape(0x80 | ((point >> 6) & 0x3f));
     }
+    escape(0x80 | (point & 0x3f));
   }
-  return output.subarray(0, out);
+  return Buffer.from(output.subarray(0, out));
+}
+
+let scratchBuffer = Buffer.allocUnsafe(64 * 1024);
+/** One working buffer for every encoding (they never overlap): no large allocation a message. */
+function scratch(size: number): Buffer {
+  if (scratchBuffer.length < size) scratchBuffer = Buffer.allocUnsafe(size);
+  return scratchBuffer;
 }
