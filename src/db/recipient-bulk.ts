@@ -107,7 +107,9 @@ async function appendOnSqlite<B, A, T>(db: Database, thread: SqliteUploadThread,
       },
     });
     if (uploadId === undefined) return await appendInProcess(db, work, held);
-    return await thread.publish<T>(uploadId, work.sendingId, { module: work.step.module, name: work.step.name }, work.before, work.after());
+    const publish = () => thread.publish<T>(uploadId!, work.sendingId, { module: work.step.module, name: work.step.name }, work.before, work.after());
+    // The thread holds SQLite's write lock while it publishes: the main thread's writes wait at the gate meanwhile, as promises.
+    return await (db.writeGate ? db.writeGate.hold(publish) : publish());
   } finally {
     if (uploadId !== undefined) await thread.discard(uploadId);
   }

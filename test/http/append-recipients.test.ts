@@ -427,4 +427,36 @@ describeEachDatabase("intake: long NDJSON uploads, staged (SQLite) and published
       rmSync(fresh, { force: true });
     }
   }, 60_000);
+
+  it.runIf(provider === "sqlite")("a write on the main thread while a long list is published waits for it as a promise, the event loop turning meanwhile", async () => {
+    const sending = await createSending();
+    const other = await createSending();
+    const gate = h.db.writeGate!;
+    const hold = gate.hold.bind(gate);
+    const events: string[] = [];
+    let holding = false;
+    gate.hold = (work) =>
+      hold(async () => {
+        holding = true;
+        events.push("publish begins");
+        try {
+          return await work();
+        } finally {
+          events.push("publish ends");
+          holding = false;
+        }
+      });
+    try {
+      const upload = append(sending.id, readers(40_000));
+      while (!holding) await new Promise((resolve) => setImmediate(resolve));
+      const write = h.db.prisma.sending.update({ where: { id: other.id }, data: { name: "Renamed meanwhile" } }).then(() => events.push("write done"));
+      setImmediate(() => events.push("event loop turned"));
+      await write;
+      expect((await upload).status).toBe(200);
+      expect(events).toEqual(["publish begins", "event loop turned", "publish ends", "write done"]);
+      expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: other.id } })).name).toBe("Renamed meanwhile");
+    } finally {
+      gate.hold = hold;
+    }
+  }, 60_000);
 });
