@@ -1,6 +1,6 @@
 // A sendgate HTTP server in a process of its own, so the benchmark measures the server's memory and
 // nothing of the client that feeds it. Reports its port, then on request its peak memory and its
-// event loop's stalls since the last reset.
+// event loop's stalls since the last reset, during which it makes a small write every 100 ms.
 // Started by bench/recipients.ts with DATABASE_URL and BENCH_API_TOKEN set.
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -96,6 +96,23 @@ const sampler = setInterval(() => {
 let watch = new StallWatch();
 let idleMemory = process.memoryUsage();
 
+/**
+ * While measuring, a small write every 100 ms, as Slack clicks and the outbox make them: on SQLite
+ * one arriving while the upload holds the write lock must wait without stopping the event loop.
+ */
+const WRITE_EVERY_MS = 100;
+let longestWriteMs = 0;
+let writer: NodeJS.Timeout | undefined;
+function startWriting() {
+  longestWriteMs = 0;
+  writer = setInterval(() => {
+    const started = performance.now();
+    void db.prisma.sending.updateMany({ where: { id: "snd_bystander0" }, data: { name: "Bystander" } }).then(() => {
+      longestWriteMs = Math.max(longestWriteMs, performance.now() - started);
+    });
+  }, WRITE_EVERY_MS);
+}
+
 server.listen(0, "127.0.0.1", () => {
   startRss = process.memoryUsage().rss;
   process.send?.({ port: (server.address() as AddressInfo).port });
@@ -106,14 +123,18 @@ process.on("message", (message: { type: string }) => {
     peakRss = idleMemory.rss;
     watch.stop();
     watch = new StallWatch();
+    clearInterval(writer);
+    startWriting();
     process.send?.({ type: "reset" });
   }
   if (message.type === "stats") {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    process.send?.({ startRss, peakRss, peakHeap, peakExternal, atPeak, idle: idleMemory, ...watch.stop() });
+    clearInterval(writer);
+    process.send?.({ startRss, peakRss, peakHeap, peakExternal, atPeak, idle: idleMemory, longestWriteMs, ...watch.stop() });
   }
   if (message.type === "stop") {
     clearInterval(sampler);
+    clearInterval(writer);
     watch.stop();
     server.close();
     void recipients.close().then(() => db.close()).then(() => process.exit(0));
