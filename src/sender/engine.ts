@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Mailer } from "../mail/transport.js";
 import type { Clock, SendingNotifier } from "../sendings/support/ports.js";
@@ -41,6 +42,10 @@ export interface SenderEngine {
   delivering(): string[];
 }
 
+/** An ask to help not answered yet is looked at again this many times, this far apart, within the tick. */
+const ADMISSION_CHECKS = 3;
+const ADMISSION_CHECK_MS = 150;
+
 export function newEngineOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
@@ -70,21 +75,29 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
     runs.set(sending.id, { run, done });
   }
 
-  /** Asks to help with sendings other engines hold; those whose lease holder admitted this engine start delivering. */
-  async function joinOthers(now: Date, until: Date, report: TickReport) {
-    const room = settings.maxSendings - runs.size;
-    if (stopping || room <= 0) return;
-    const admitted = await store.joinSendings({ owner, now, until, limit: room, skip: [...runs.keys()] });
-    for (const sending of admitted) {
-      // Already delivering it (a tick that overlapped this one launched it meanwhile): one run a sending.
-      if (runs.has(sending.id)) continue;
-      if (stopping) {
-        await store.leaveSending(sending.id, owner).catch(() => {});
-        continue;
+  /**
+   * Asks to help with sendings other engines hold; those whose lease holder admitted this engine start
+   * delivering. The lease holder answers within a fraction of a second while it claims recipients, so
+   * an unanswered ask is looked at again a few times before the tick ends, rather than a tick later.
+   */
+  async function joinOthers(until: Date, report: TickReport) {
+    for (let check = 0; ; check++) {
+      const room = settings.maxSendings - runs.size;
+      if (stopping || room <= 0) return;
+      const { admitted, waiting } = await store.joinSendings({ owner, now: clock.now(), until, limit: room, skip: [...runs.keys()] });
+      for (const sending of admitted) {
+        // Already delivering it (a tick that overlapped this one launched it meanwhile): one run a sending.
+        if (runs.has(sending.id)) continue;
+        if (stopping) {
+          await store.leaveSending(sending.id, owner).catch(() => {});
+          continue;
+        }
+        log.info({ sendingId: sending.id }, `helping deliver ${sending.id} beside its lease holder`);
+        launch(sending, false, "helper");
+        report.delivering.push(sending.id);
       }
-      log.info({ sendingId: sending.id }, `helping deliver ${sending.id} beside its lease holder`);
-      launch(sending, false, "helper");
-      report.delivering.push(sending.id);
+      if (waiting === 0 || check >= ADMISSION_CHECKS) return;
+      await sleep(ADMISSION_CHECK_MS);
     }
   }
 
@@ -138,7 +151,7 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
           await store.releaseLease(sending.id, owner).catch(() => {});
         }
       }
-      if (store.sharesSendings) await joinOthers(now, leaseUntil, report);
+      if (store.sharesSendings) await joinOthers(leaseUntil, report);
       return report;
     },
 

@@ -32,11 +32,11 @@ export interface SenderStore {
 
   /**
    * Asks to help deliver SENDING sendings that another engine holds the lease of (live) and that have
-   * recipients due, or renews the ask until `until`; returns those whose lease holder has admitted
-   * this engine. Only a live lease holder admits, so a sending whose holder died waits for its lease
-   * to run out, as it always did.
+   * recipients due, or renews the ask until `until`; `admitted`: those whose lease holder has admitted
+   * this engine, `waiting`: how many asks are not answered yet. Only a live lease holder admits, so a
+   * sending whose holder died waits for its lease to run out, as it always did.
    */
-  joinSendings(input: { owner: string; now: Date; until: Date; limit: number; skip: readonly string[] }): Promise<ClaimedSending[]>;
+  joinSendings(input: { owner: string; now: Date; until: Date; limit: number; skip: readonly string[] }): Promise<{ admitted: ClaimedSending[]; waiting: number }>;
   /** The lease holder lets in the engines that asked to help with this sending (and are still asking). */
   admitHelpers(sendingId: string, owner: string, now: Date): Promise<number>;
   /** A helper's heartbeat: false once its share is gone (it is taken for dead; its recipients may be taken over). */

@@ -85,9 +85,11 @@ describeEachDatabase("the engine's store: claiming recipients", (provider) => {
     const id = await leased(4, "a");
     expect(store.sharesSendings).toBe(provider === "postgresql");
     const helper = { owner: "b", now: NOW, until: at(60), limit: 4, skip: [] };
-    expect(await store.joinSendings(helper)).toEqual([]);
+    expect(await store.joinSendings(helper)).toEqual({ admitted: [], waiting: provider === "postgresql" ? 1 : 0 });
     await store.admitHelpers(id, "a", NOW);
-    expect((await store.joinSendings(helper)).map((s) => s.id)).toEqual(provider === "postgresql" ? [id] : []);
+    const { admitted, waiting } = await store.joinSendings(helper);
+    expect(admitted.map((s) => s.id)).toEqual(provider === "postgresql" ? [id] : []);
+    expect(waiting).toBe(0);
   });
 });
 
@@ -144,7 +146,8 @@ onPostgres("the engine's store: several engines on one sending (PostgreSQL)", ()
   it("a helper asks, the live lease holder admits it, and it takes part until its share runs out; then what it held is free", async () => {
     const id = await leased(10, "a");
     const [a, b, c] = [await processStore(), await processStore(), await processStore()];
-    const ask = (owner: string, now = NOW) => b.joinSendings({ owner, now, until: new Date(now.getTime() + 60_000), limit: 4, skip: [] });
+    const ask = async (owner: string, now = NOW) =>
+      (await b.joinSendings({ owner, now, until: new Date(now.getTime() + 60_000), limit: 4, skip: [] })).admitted;
 
     expect(await ask("b")).toEqual([]);
     expect(await b.readGate(id, "b", NOW)).toMatchObject({ holdsLease: false, participants: 1 });

@@ -126,6 +126,20 @@ onPostgres("several engines share one sending on PostgreSQL (skipped only withou
     expect(await t.db.prisma.deliveryShare.count({ where: { sendingId: id, admittedAt: { not: null } } })).toBe(0);
   }, 120_000);
 
+  it("an engine that asks to help starts within that tick, once the lease holder (claiming recipients) admits it", async () => {
+    const id = await givenSending(t.db, { recipients: 300 });
+    t.slowSink(5);
+    const [a, b] = [await t.engine("a"), await t.engine("b")];
+    expect((await a.engine.tick()).delivering).toEqual([id]);
+    expect((await b.engine.tick()).delivering).toEqual([id]);
+    expect(await t.db.prisma.deliveryShare.findUniqueOrThrow({ where: { sendingId_owner: { sendingId: id, owner: b.owner } } })).toMatchObject({
+      admittedAt: expect.any(Date),
+    });
+    await t.tickUntil([a, b], async () => (await t.statusOf(id)) === "COMPLETED");
+    t.expectEachOnce(300);
+    expect((await t.deliveredBy(id)).size).toBe(2);
+  }, 120_000);
+
   it("Pause stops all three within the messages each has in hand; Resume finishes exactly once", async () => {
     const id = await givenSending(t.db, { recipients: 300 });
     t.slowSink(5);

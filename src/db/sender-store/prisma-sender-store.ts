@@ -125,9 +125,10 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
       // Each tick of every engine asks: one statement, and the sendings' content only for those it may join.
       const asked = (await postgres?.askToHelp(owner, now, until, limit, skip)) ?? [];
       const admitted = asked.filter((share) => share.admitted).map((share) => share.sendingId);
-      if (admitted.length === 0) return [];
+      const waiting = asked.length - admitted.length;
+      if (admitted.length === 0) return { admitted: [], waiting };
       const sendings = await prisma.sending.findMany({ where: { id: { in: admitted } }, orderBy: { launchAt: "asc" }, select: contentColumns });
-      return sendings.map(toClaimed);
+      return { admitted: sendings.map(toClaimed), waiting };
     },
 
     async admitHelpers(sendingId, owner, now) {
