@@ -149,7 +149,8 @@ function ask<T = unknown>(child: ChildProcess, type: string): Promise<T> {
 async function api(port: number, method: string, path: string, body: Readable | string, contentType: string) {
   return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, method, path, headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": contentType } },
+      // A connection of its own each time: reusing a kept-alive one races the server closing it when idle (an EPIPE mid-upload).
+      { host: "127.0.0.1", port, method, path, agent: false, headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": contentType } },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
