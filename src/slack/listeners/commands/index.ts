@@ -22,15 +22,33 @@ export async function answerSendingsCommand(deps: SlackDeps, text: string): Prom
   return buildHelp(`I don't know "${text.trim().slice(0, 100)}".`);
 }
 
+/**
+ * How long the answer may take to go out in the acknowledgement itself. Slack waits 3 seconds for it;
+ * past this, when a burst of clicks and commands keeps the database busy, the command is acknowledged
+ * empty and the answer follows through its response_url (good for 30 minutes), so it is never lost
+ * to Slack's timeout.
+ */
+const ANSWER_IN_ACK_MS = 2000;
+
 export function registerCommands(app: App, deps: SlackDeps) {
-  app.command(SLASH_COMMAND, async ({ ack, command }) => {
-    try {
-      const message = await answerSendingsCommand(deps, command.text ?? "");
-      await ack({ response_type: "ephemeral", ...message });
-    } catch (error) {
-      if (isUnexpected(error)) deps.log.error({ err: error }, "slash command failed");
-      await ack({ response_type: "ephemeral", text: slackMessageFor(error) });
+  app.command(SLASH_COMMAND, async ({ ack, command, respond }) => {
+    const answer: Promise<Partial<SlackMessage> & { text: string; response_type: "ephemeral" }> = answerSendingsCommand(deps, command.text ?? "").then(
+      (message) => ({ response_type: "ephemeral", ...message }),
+      (error: unknown) => {
+        if (isUnexpected(error)) deps.log.error({ err: error }, "slash command failed");
+        return { response_type: "ephemeral", text: slackMessageFor(error) };
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ANSWER_IN_ACK_MS)));
+    const ready = await Promise.race([answer, late]);
+    clearTimeout(timer);
+    if (ready) {
+      await ack(ready);
+      return;
     }
+    await ack();
+    await respond(await answer);
   });
 }
 
