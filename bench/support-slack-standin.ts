@@ -41,6 +41,7 @@ type Request =
   | { type: "card"; sendingId: string }
   | { type: "clicks"; count: number; actionId: string; card: { channel: string; ts: string }; offset?: number }
   | { type: "commands"; count: number; text: string }
+  | { type: "clicked"; triggerIds: string[] }
   | { type: "calls" }
   | { type: "stop" };
 
@@ -58,15 +59,23 @@ async function handle(request: Request): Promise<unknown> {
       return { card: findCard(request.sendingId) };
     case "clicks": {
       captured.length = 0;
-      const issuedFrom = Date.now();
       const offset = request.offset ?? 0;
       for (let i = 0; i < request.count; i++) await standin.click(users[(offset + i) % users.length]!, request.card, request.actionId);
-      return { payloads: captured.splice(0), issuedFrom };
+      return { payloads: captured.splice(0) };
     }
     case "commands": {
       captured.length = 0;
       for (let i = 0; i < request.count; i++) await standin.slashCommand(users[i % users.length]!, channel, "/sendings", request.text);
       return { payloads: captured.splice(0) };
+    }
+    case "clicked": {
+      // The people click now: their trigger ids' 3 seconds start at the burst, not while the bench prepared it.
+      const at = Date.now();
+      for (const id of request.triggerIds) {
+        const trigger = standin.workspace.triggers.get(id);
+        if (trigger) trigger.issuedAt = at;
+      }
+      return { at };
     }
     case "calls": {
       const byMethod: Record<string, { ok: number; refused: number }> = {};
