@@ -6,7 +6,8 @@
 // Three processes, so that each figure belongs to the engine alone: this one seeds the database and
 // checks the result; the SMTP sink runs in a child process of its own (it discards what it receives
 // and counts); sendgate's engine (the real store, the real mailer, production settings without a
-// rate limit) runs in another, started fresh after the seeding, with Node's default flags. The same
+// rate limit) runs in another, fresh for each database, with Node's default flags; it loads while the
+// list is written and starts delivering once it is all there. The same
 // file plays the three parts, chosen by BENCH_DELIVERY_MEMORY_ROLE.
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
