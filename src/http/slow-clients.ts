@@ -22,13 +22,13 @@ export const SLOW_CLIENT_LIMITS: SlowClientLimits = { headersMs: 20_000, minBody
  */
 export function guardAgainstSlowClients(server: Server, log: Logger, limits: SlowClientLimits = SLOW_CLIENT_LIMITS): void {
   const awaitingHeaders = new Map<Socket, NodeJS.Timeout>();
-  const armHeaders = (socket: Socket) => {
+  const armHeaders = (socket: Socket, ms = limits.headersMs) => {
     clearTimeout(awaitingHeaders.get(socket));
     const timer = setTimeout(() => {
       awaitingHeaders.delete(socket);
       log.warn({ remote: socket.remoteAddress, limitMs: limits.headersMs }, "a client sent no complete request headers in time: connection closed");
       socket.destroy();
-    }, limits.headersMs);
+    }, ms);
     timer.unref();
     awaitingHeaders.set(socket, timer);
   };
@@ -43,9 +43,10 @@ export function guardAgainstSlowClients(server: Server, log: Logger, limits: Slo
     const socket = req.socket;
     clearTimeout(awaitingHeaders.get(socket));
     awaitingHeaders.delete(socket);
-    // Kept alive for another request: its headers are on the clock again once this one is answered.
+    // Kept alive for another request: Node closes the idle connection after keepAliveTimeout (which it
+    // tells the client, so the client never reuses it later); headers begun in that time get the limit.
     res.once("finish", () => {
-      if (!socket.destroyed) armHeaders(socket);
+      if (!socket.destroyed) armHeaders(socket, server.keepAliveTimeout + limits.headersMs);
     });
     if (req.complete) return;
     let seen = socket.bytesRead;
