@@ -45,6 +45,8 @@ const BetterSqlite3 = requireFromAdapter("better-sqlite3") as new (file: string)
 const prisma = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl, timeout: BUSY_TIMEOUT_MS }) }) as Prisma;
 let prepared: Promise<void> | undefined;
 
+const stagingFileOf = (uploadId: string) => `${databaseFile}-upload-${uploadId}`;
+
 /**
  * The staged rows of one upload: a throw-away database file beside the main one, never journaled or
  * synced, rows in upload order and nothing else (no index: repeats are settled when publishing).
@@ -56,7 +58,7 @@ class StagedUpload {
   readonly #stage: (emails: string[], vars: string[]) => void;
 
   constructor(uploadId: string) {
-    this.file = `${databaseFile}-upload-${uploadId}`;
+    this.file = stagingFileOf(uploadId);
     const connection = new BetterSqlite3(this.file);
     this.#connection = connection;
     // Nothing here needs to survive a crash: an upload that did not finish is given up whole.
@@ -200,8 +202,11 @@ async function handle(request: UploadRequest): Promise<unknown> {
     case "publish":
       return publish(request);
     case "discard": {
-      uploads.get(request.uploadId)?.remove();
+      const upload = uploads.get(request.uploadId);
       uploads.delete(request.uploadId);
+      if (upload) upload.remove();
+      // Staged by a thread that stopped since (the main thread started this one): its file is known by name.
+      else if (isUploadId(request.uploadId)) rmSync(stagingFileOf(request.uploadId), { force: true });
       return undefined;
     }
     case "close": {
