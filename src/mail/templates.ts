@@ -1,5 +1,5 @@
 import Handlebars from "handlebars";
-import { createTextDeriver, textFromHtmlByHtmlToText } from "./derived-text.js";
+import { createTextDeriver, textFromHtmlByHtmlToText } from "./derived-text/index.js";
 import { findBlockProblem, type BlockProblem } from "./template-blocks.js";
 import { BUILT_IN_HELPERS, variableReferences } from "./template-variables.js";
 import { formatVariablePath } from "./variable-paths.js";

@@ -1,6 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createTextDeriver, textFromHtml, textFromHtmlByHtmlToText } from "../../src/mail/derived-text.js";
+import { parseWithHtmlparser2 } from "../../src/mail/derived-text/document.js";
+import { createTextDeriver, textFromHtml, textFromHtmlByHtmlToText } from "../../src/mail/derived-text/index.js";
+import { DocumentHandler, type DomNode } from "../../src/mail/derived-text/nodes.js";
+import { readSimpleDocument } from "../../src/mail/derived-text/simple-document.js";
 
 /** The derived text must be html-to-text's, character for character. */
 function expectSame(html: string): void {
@@ -79,6 +82,49 @@ describe("the text part derived from the HTML", () => {
     })).node;
     fc.assert(
       fc.property(fc.array(element, { maxLength: 8 }), (parts) => expectSame(parts.join(""))),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("reads plain HTML into the document htmlparser2 builds, and leaves the rest to htmlparser2", () => {
+    const shape = (nodes: DomNode[]): unknown =>
+      nodes.map((node) => (node.type === "text" ? node.data : node.type === "other" ? "#other" : { [node.name]: node.attribs, type: node.type, children: shape(node.children) }));
+    const read = (html: string) => readSimpleDocument(html, new DocumentHandler());
+    const plain = [
+      newsletter("Ann"),
+      '<A HREF="https://x.test/?a=1&amp;b=2" title=\'It&#39;s\' data-x=y disabled>Link</A><img src=x.png alt="a > b"/><br/>',
+      '<p class="x"id="y">attributes without space after a quote</p><p a=1 a=2 A=3>first of a repeated attribute</p>',
+      "<p>a<p>b<div>c</div><li>d<li>e</p></p></br></img></span>",
+      "<title>Tom &amp; Jerry &lt;3</title><script>if (a < b && c) { x = '</p>'; }</script><style>p > a { }</style><textarea>&amp; raw</textarea>",
+      "<!DOCTYPE html><?xml version='1.0'?><!-- comment --><!----><p>&copy; &#169; &#xA9; &#X1F600; &nbsp;</p>",
+      "Tom & Jerry &= &; && &",
+      "<table><tr><td>1<td>2<tr><td>3</table><ul><li>a<li>b</ul><select><option>x<option>y</select>",
+    ];
+    for (const html of plain) {
+      expect(read(html), html).toBeDefined();
+      expect(shape(read(html) as DomNode[]), html).toEqual(shape(parseWithHtmlparser2(html)));
+    }
+    const other = ["a < b", "<svg><p/></svg>", "&copy2026", "&notit;", "&#128;", "<p <b>", "<!-->x", "<![CDATA[x]]>", "<a href=a=b>", "<a href='x>", "<p>x</p foo>", "<xmp>x</xmp>", "<script>never closed"];
+    for (const html of other) expect(read(html), html).toBeUndefined();
+  });
+
+  it("reads any document built from the usual syntax as htmlparser2 does, when it reads it at all", () => {
+    const shape = (nodes: DomNode[]): unknown =>
+      nodes.map((node) => (node.type === "text" ? node.data : node.type === "other" ? "#other" : { [node.name]: node.attribs, type: node.type, children: shape(node.children) }));
+    const piece = fc.oneof(
+      fc.constantFrom("<p>", "</p>", "<P>", "<div>", "</div>", "<li>", "</li>", "<ul>", "</ul>", "<br>", "<br/>", "</br>", "<img src=x>", "</img>", "<td>", "<tr>", "<table>", "</table>", "<h1>", "</h1>"),
+      fc.constantFrom("<a href=\"https://x.test/?a=1&amp;b=2\">", "<a href='mailto:a@b.c' target=_blank>", "<a HREF=x title=\"&quot;q&quot;\">", "</a>", "<span class=\"a\"id=\"b\">", "</span>"),
+      fc.constantFrom("<!-- c -->", "<!DOCTYPE html>", "<title>T &amp; t</title>", "<script>a<b</script>", "<style>x</style>", "<textarea>&amp;</textarea>"),
+      fc.constantFrom("text", " ", "\n", "&amp;", "&lt;", "&#39;", "&#x27;", "&nbsp;", "& ", "&copy;", "a < b", "&zz;", "&#0;", "x".repeat(30)),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 25 }), (pieces) => {
+        const html = pieces.join("");
+        const simple = readSimpleDocument(html, new DocumentHandler());
+        if (simple) expect(shape(simple), html).toEqual(shape(parseWithHtmlparser2(html)));
+        expect(textFromHtml(html), html).toBe(textFromHtmlByHtmlToText(html));
+      }),
       { numRuns: 3_000 },
     );
   });
