@@ -29,7 +29,8 @@ import type { SenderSettings } from "../src/sender/settings.js";
 import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 1_500 : 10_000));
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 1_000 : 10_000));
+const WARM_UP = QUICK ? 300 : 500;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 /** Rounds with DKIM: one RSA-2048 signature a message costs about 290 µs, outside the goal. */
@@ -326,9 +327,9 @@ async function run(provider: "sqlite" | "postgresql") {
   };
   try {
     // A small round of each first, so neither pays for warming up the process.
-    await givenSending(db, "snd_benchwarm0", 500);
+    await givenSending(db, "snd_benchwarm0", WARM_UP);
     await bare(meter, sink, await renderAll(db, "snd_benchwarm0"), false);
-    await engine(db, meter, sink, "snd_benchwarm0", 500, false);
+    await engine(db, meter, sink, "snd_benchwarm0", WARM_UP, false);
     const unsigned = await rounds(ROUNDS, false);
     const signed = SIGNED_ROUNDS > 0 ? await rounds(SIGNED_ROUNDS, true) : undefined;
     return { provider, unsigned, signed };

@@ -153,8 +153,8 @@ export function smtpConnectionOptions(smtpUrl: string): SmtpConnectionOptions | 
     ignoreTLS: flag("ignoreTLS"),
     tls: tlsOptions,
     auth: url.username || url.password ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
-    // What nodemailer says in EHLO: the machine's name when it is fully qualified, else its address literal.
-    clientName: url.searchParams.get("name") || (machine.includes(".") ? machine : "[127.0.0.1]"),
+    // What nodemailer says in EHLO: the machine's name when it is fully qualified, else an address literal.
+    clientName: (url.searchParams.get("name") || (machine.includes(".") ? (/^\d{1,3}(\.\d{1,3}){3}$/.test(machine) ? `[${machine}]` : machine) : "[127.0.0.1]")).replace(/[\r\n]+/g, ""),
     connectionTimeoutMs: timeouts.connectionTimeout,
     greetingTimeoutMs: timeouts.greetingTimeout,
     socketTimeoutMs: timeouts.socketTimeout,

@@ -109,26 +109,23 @@ function currentDate(now: number): string {
   return dateValue;
 }
 
+const HEADER_NAME = /^[A-Za-z0-9-]+$/;
+
 /**
  * The message nodemailer would compose from the same fields, equal as a mail client reads it:
  * multipart/alternative with the text and the HTML part (one part alone when the other is empty),
- * both quoted-printable UTF-8.
+ * UTF-8, each part 7bit, quoted-printable or base64 as nodemailer would pick.
  */
 export function composeMessage(message: OutgoingMessage, now = Date.now()): ComposedMessage {
   const sender = senderOf(message);
-  const headers: string[] = [];
-  const add = (line: string | undefined) => {
-    if (line !== undefined) headers.push(line);
-  };
-  add(sender.from);
   const to = headerLine("To", message.to);
-  add(to);
-  add(sender.replyTo);
-  add(headerLine("Subject", message.subject));
-  add(headerLine("Message-ID", message.messageId));
+  const lines = [sender.from, to, sender.replyTo, headerLine("Subject", message.subject), headerLine("Message-ID", message.messageId)];
+  const headers: string[] = [];
+  for (const line of lines) if (line !== undefined) headers.push(line);
   headers.push(`Date: ${currentDate(now)}`, "MIME-Version: 1.0");
   for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (/^[A-Za-z0-9-]+$/.test(name)) add(headerLine(name, value));
+    const line = HEADER_NAME.test(name) ? headerLine(name, value) : undefined;
+    if (line !== undefined) headers.push(line);
   }
 
   const envelopeTo = to === `To: ${message.to}` ? message.to : envelopeOf(message.from.address, message.to).to;

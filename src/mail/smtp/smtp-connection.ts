@@ -89,7 +89,7 @@ const END_OF_DATA = Buffer.from(".\r\n", "latin1");
 const CRLF_END_OF_DATA = Buffer.from("\r\n.\r\n", "latin1");
 const LINE_DOT = Buffer.from("\n.", "latin1");
 
-/** A dot that starts a line is doubled (RFC 5321 §4.5.2); composed messages have none, so this is one search. */
+/** A dot that starts a line is doubled (RFC 5321 §4.5.2); quoted-printable parts have none, so this is mostly one search. */
 function dotStuffed(data: Buffer): Buffer {
   if (data[0] !== DOT && data.indexOf(LINE_DOT) === -1) return data;
   const pieces: Buffer[] = [];
@@ -321,6 +321,9 @@ export class SmtpConnection {
     plain.setTimeout(0);
     const { host } = this.options;
     const secured = tls.connect({ socket: plain, servername: net.isIP(host) ? undefined : host, ...this.options.tls });
+    // Whatever came in the clear after the server's go-ahead is not trusted (RFC 3207 §4.2).
+    this.#buffer = "";
+    this.#lines = [];
     this.#attach(secured);
     await this.#within(this.options.connectionTimeoutMs, "TLS negotiation timeout", new Promise<void>((resolve) => secured.once("secureConnect", () => resolve())));
     secured.setNoDelay(true);

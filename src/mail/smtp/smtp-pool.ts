@@ -21,11 +21,13 @@ interface Member {
 }
 
 /**
- * Up to `maxConnections` SMTP sessions, each handing over one message at a time; messages wait in
- * order for the first free one. A failed message is never tried again here: the engine retries it
- * later with the same Message-ID, its backoff and its error budget, and only it knows whether it may.
- * A connection that cannot be opened fails the message that asked for it; a broken one is dropped and
- * the next message opens a new one.
+ * Up to `maxConnections` SMTP sessions; messages wait in order, and a session busy with one takes the
+ * next waiting message along (its envelope goes out behind the current content). A failed message is
+ * never tried again here: the engine retries it later with the same Message-ID, its backoff and its
+ * error budget, and only it knows whether it may. Only a message none of whose content went out (its
+ * session broke while its envelope was on the way) is handed to another session, once. A connection
+ * that cannot be opened fails the message that asked for it; a broken one is dropped and the next
+ * message opens a new one.
  */
 export function createSmtpPool(options: SmtpPoolOptions): SmtpPool {
   const idle: Member[] = [];
