@@ -8,6 +8,8 @@ export interface AppendCounts {
   fresh: number;
   /** Rows new to the sending, now its recipients. */
   appended: number;
+  /** The digest of every row written, in order, repeats included (createBatchDigest): what the content hash covers. */
+  digest: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
 import type { Database, Prisma, Tx } from "./database.js";
+import { createBatchDigest } from "../sendings/support/recipient-batch.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { sqliteFile } from "./provider.js";
 import type { NamedPublishStep } from "./publish-step.js";
@@ -45,7 +46,7 @@ export interface AtomicAppend<B, A, T> {
   before?: B;
   /** Writes the rows, in batches of at most BULK_BATCH_SIZE. */
   fill(sink: RecipientSink): Promise<void>;
-  /** The data of the step's `after`, asked for once fill() is done: it may depend on the rows (their digest). */
+  /** The data of the step's `after`, asked for once fill() is done: it may depend on the rows (how many were read). */
   after(): A;
 }
 
@@ -132,7 +133,9 @@ async function appendInProcess<B, A, T>(db: Database, work: AtomicAppend<B, A, T
       );
     }
     const fresh = new Set(rows.map((row) => row.email)).size;
-    return work.step.after(tx, work.after(), { fresh, appended });
+    const digest = createBatchDigest();
+    for (const row of rows) digest.add(row);
+    return work.step.after(tx, work.after(), { fresh, appended, digest: digest.digest() });
   });
 }
 
@@ -147,9 +150,11 @@ async function appendInOneTransaction<B, A, T>(bulk: PostgresBulk, work: AtomicA
     const [{ xid }] = (await connection.query<{ xid: string }>("SELECT pg_current_xact_id()::text AS xid")).rows as [{ xid: string }];
     let fresh = 0;
     let appended = 0;
+    const digest = createBatchDigest();
     await work.fill({
       async write(rows) {
         if (rows.length === 0) return;
+        for (const row of rows) digest.add(row);
         const emails = rows.map((row) => row.email).join("\n");
         const vars = rows.map((row) => row.vars).join("\n");
         // Never write outside the transaction (Prisma rolled it back on a timeout and released the connection).
@@ -177,7 +182,7 @@ async function appendInOneTransaction<B, A, T>(bulk: PostgresBulk, work: AtomicA
         appended += added;
       },
     });
-    return work.step.after(tx, work.after(), { fresh, appended });
+    return work.step.after(tx, work.after(), { fresh, appended, digest: digest.digest() });
   }, UPLOAD_TRANSACTION);
 }
 

@@ -6,6 +6,7 @@ import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import type { Prisma } from "./database.js";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client.js";
 import { sqliteFile } from "./provider.js";
+import { createBatchDigest } from "../sendings/support/recipient-batch.js";
 import type { NamedPublishStep } from "./publish-step.js";
 import { toThreadError, type StepReference, type UploadReply, type UploadRequest, type UploadThreadData } from "./sqlite-upload-thread.js";
 
@@ -54,6 +55,8 @@ const stagingFileOf = (uploadId: string) => `${databaseFile}-upload-${uploadId}`
 class StagedUpload {
   readonly file: string;
   rows = 0;
+  /** Taken here, beside the writing, rather than on the main thread, which has the lines to read. */
+  readonly digest = createBatchDigest();
   #connection: StagingConnection | undefined;
   readonly #stage: (emails: string[], vars: string[]) => void;
 
@@ -79,6 +82,7 @@ class StagedUpload {
     const varsList = vars.split("\n");
     if (emailList.length !== count || varsList.length !== count) throw new Error("a staged batch lost its shape (a newline inside a value)");
     this.#stage(emailList, varsList);
+    for (let i = 0; i < count; i++) this.digest.add({ email: emailList[i]!, vars: varsList[i]! });
     this.rows += count;
   }
 
@@ -119,7 +123,7 @@ async function publish(request: Extract<UploadRequest, { type: "publish" }>): Pr
         // Every row went in: no address was repeated. Otherwise count the upload's distinct addresses
         // to tell repeats within it from addresses the sending had (a sort, on this rarer path only).
         const fresh = appended === upload.rows ? appended : Number((await tx.$queryRawUnsafe<{ fresh: number | bigint }[]>(DISTINCT_SQL))[0]?.fresh ?? 0);
-        return step.after(tx, request.after, { fresh, appended });
+        return step.after(tx, request.after, { fresh, appended, digest: upload.digest.digest() });
       }, PUBLISH_TRANSACTION);
     } finally {
       await prisma.$executeRawUnsafe('DETACH DATABASE "upload"');

@@ -3,7 +3,6 @@ import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, apiActor, notEditableIn } from "./support/content-change.js";
 import type { IntakeDeps } from "./support/deps.js";
-import { createBatchDigest, type BatchDigest } from "./support/recipient-batch.js";
 import { createLineReader, type ReadLine } from "./support/recipient-line.js";
 import { appendedRecipientsStep } from "./support/recipient-publish-steps.js";
 import { formatIssuePath, slackUserId } from "./support/sending-input.js";
@@ -67,7 +66,6 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
     : null;
   if (!sending) throw new AppError("NOT_FOUND", `Sending ${sendingId} does not exist.`);
   if (!editable.includes(sending.status)) throw notEditableIn(sending.status);
-  const digest = createBatchDigest();
 
   const startedAt = performance.now();
   let received = 0;
@@ -77,10 +75,10 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
       sendingId,
       step: appendedRecipientsStep,
       async fill(sink) {
-        received = await writeLines(input.lines, sink, digest, createLineReader(deps.recipientVarsLimits));
+        received = await writeLines(input.lines, sink, createLineReader(deps.recipientVarsLimits));
         readAt = performance.now();
       },
-      after: () => ({ sendingId, actor, received, batchDigest: digest.digest(), now: clock.now() }),
+      after: () => ({ sendingId, actor, received, now: clock.now() }),
     },
     clock.now(),
   );
@@ -112,7 +110,7 @@ export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Pr
  * is written while the next is read and checked, never more, so memory stays flat. Any invalid line
  * refuses the upload (after reading the rest, to name every bad line).
  */
-async function writeLines(lines: AsyncIterable<readonly string[]>, sink: RecipientSink, digest: BatchDigest, readLine: ReadLine): Promise<number> {
+async function writeLines(lines: AsyncIterable<readonly string[]>, sink: RecipientSink, readLine: ReadLine): Promise<number> {
   let writing: Promise<void> | undefined;
   const write = async (rows: RecipientRow[]) => {
     await writing;
@@ -145,7 +143,6 @@ async function writeLines(lines: AsyncIterable<readonly string[]>, sink: Recipie
         }
         if (invalidCount > 0) continue;
         received += 1;
-        digest.add(parsed.row);
         batch.push(parsed.row);
         if (batch.length >= BULK_BATCH_SIZE) {
           await write(batch);

@@ -16,8 +16,6 @@ export interface AppendedRecipients {
   actor: string;
   /** Valid lines read. */
   received: number;
-  /** The digest of the upload's rows in order (createBatchDigest). */
-  batchDigest: string;
   now: Date;
 }
 
@@ -37,7 +35,7 @@ export const appendedRecipientsStep = definePublishStep(import.meta.url, "append
     const current = await tx.sending.findUniqueOrThrow({ where: { id: sendingId } });
     const unchanged = { ...counts, status: current.status, approvalsWithdrawn: 0, recipientCount: current.recipientCount };
     if (counts.appended === 0) return unchanged;
-    const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, data.batchDigest);
+    const recipientsDigest = chainRecipientsDigest(current.recipientsDigest, counts.digest);
     const updated = await tx.sending.update({
       where: { id: sendingId },
       data: {
