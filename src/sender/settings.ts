@@ -2,7 +2,10 @@ import type { Config } from "../config.js";
 
 /** Everything the delivery engine is tuned by; built from the config, or given directly by tests and benches. */
 export interface SenderSettings {
-  /** Messages per second handed to the mailer, across all sendings of this process. */
+  /**
+   * Messages per second handed to the mailer, across all sendings of this process; and for one sending
+   * across every engine delivering it (each goes at its share: the provider's limit does not grow with replicas).
+   */
   rate: number;
   /** Messages in the mailer at once (the SMTP pool's connections). */
   concurrency: number;
