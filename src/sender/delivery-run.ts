@@ -101,7 +101,7 @@ export class DeliveryRun {
   constructor(
     private readonly deps: RunDeps,
     private readonly sending: ClaimedSending,
-    private readonly options: { announceStart: boolean; role?: RunRole },
+    private readonly options: { role?: RunRole },
   ) {
     this.sendingId = sending.id;
     this.#log = deps.log.child({ sendingId: sending.id, ...(this.#helping ? { role: "helper" } : {}) });
@@ -156,7 +156,6 @@ export class DeliveryRun {
       );
       this.#tracker = tracker;
       this.#observe(await store.readGate(id, owner, clock.now()));
-      if (this.options.announceStart) this.#announce({ kind: "started", progress: tracker.snapshot() });
       this.#reportProgress();
 
       for (let idlePasses = 0; ; ) {
@@ -408,11 +407,12 @@ export class DeliveryRun {
   /** SENDING → COMPLETED once nothing is left; only one engine's transition succeeds, and it announces. */
   async #complete(counts: RecipientCounts): Promise<boolean> {
     const { store, clock, owner } = this.deps;
-    if (!(await store.complete(this.sendingId, owner, clock.now()))) return false;
     const progress = this.#tracker?.snapshot() as DeliveryProgress;
     const failureReasons = await store.failureReasons(this.sendingId, 5);
+    const completed = await store.complete(this.sendingId, owner, clock.now(), { ...progress, ...counts, failureReasons });
+    if (!completed) return false;
     this.#log.info({ sent: counts.sent, failed: counts.failed, total: counts.total }, "sending completed");
-    this.#announce({ kind: "completed", progress: { ...progress, ...counts, failureReasons } });
+    this.#announce(completed);
     return true;
   }
 
@@ -427,15 +427,18 @@ export class DeliveryRun {
     const { store, owner } = this.deps;
     const id = this.sendingId;
     switch (stop.end) {
-      case "auto-paused":
-        if (await store.autoPause(id, owner, stop.cause ?? "Too many failures.")) {
+      case "auto-paused": {
+        const cause = stop.cause ?? "Too many failures.";
+        const paused = await store.autoPause(id, owner, cause, { kind: "auto-paused", reason: cause });
+        if (paused) {
           this.#log.warn({ cause: stop.cause }, "sending paused itself");
-          this.#announce({ kind: "auto-paused", reason: stop.cause ?? "Too many failures." });
+          this.#announce(paused);
         } else if (!this.#helping) {
           // Paused or cancelled by someone meanwhile: their word stands.
           await store.releaseLease(id, owner);
         }
         break;
+      }
       case "lease-lost":
         this.#log.warn(this.#helping ? "this engine's share ran out; stopping" : "another engine took this sending over; stopping");
         break;
@@ -520,9 +523,10 @@ export class DeliveryRun {
     }
   }
 
+  /** The store wrote the event with the change: this only wakes the telling of it. */
   #announce(event: SendingEvent) {
     Promise.resolve()
-      .then(() => this.deps.notifier.sendingChanged(this.sendingId, event))
+      .then(() => this.deps.notifier.sendingChanged(this.sendingId, event, { recorded: true }))
       .catch((error) => this.#log.error({ err: error, event: event.kind }, "notifying a delivery event failed"));
   }
 }

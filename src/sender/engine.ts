@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Mailer } from "../mail/transport.js";
-import type { Clock, SendingNotifier } from "../sendings/support/ports.js";
+import type { Clock, SendingEvent, SendingNotifier } from "../sendings/support/ports.js";
 import { DeliveryRun, type RunEnd, type RunRole } from "./delivery-run.js";
 import { Pacer } from "./pacer.js";
 import type { SenderSettings } from "./settings.js";
@@ -58,13 +58,14 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
   const runs = new Map<string, { run: DeliveryRun; done: Promise<RunEnd> }>();
   let stopping = false;
 
-  const announce = (sendingId: string, event: Parameters<SendingNotifier["sendingChanged"]>[1]) =>
+  /** The store wrote the event with the change: this only wakes the telling of it. */
+  const announce = (sendingId: string, event: SendingEvent) =>
     Promise.resolve()
-      .then(() => deps.notifier.sendingChanged(sendingId, event))
+      .then(() => deps.notifier.sendingChanged(sendingId, event, { recorded: true }))
       .catch((error) => log.error({ err: error, sendingId, event: event.kind }, "notifying a delivery event failed"));
 
-  function launch(sending: Awaited<ReturnType<SenderStore["claim"]>>[number], announceStart: boolean, role: RunRole = "lease-holder") {
-    const run = new DeliveryRun({ ...deps, log, pacer, owner }, sending, { announceStart, role });
+  function launch(sending: Awaited<ReturnType<SenderStore["claim"]>>[number], role: RunRole = "lease-holder") {
+    const run = new DeliveryRun({ ...deps, log, pacer, owner }, sending, { role });
     const done = run
       .run()
       .catch((error): RunEnd => {
@@ -93,7 +94,7 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
           continue;
         }
         log.info({ sendingId: sending.id }, `helping deliver ${sending.id} beside its lease holder`);
-        launch(sending, false, "helper");
+        launch(sending, "helper");
         report.delivering.push(sending.id);
       }
       if (waiting === 0 || check >= ADMISSION_CHECKS) return;
@@ -113,27 +114,29 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
       const claimed = await store.claim({ owner, now, leaseUntil, limit: room, skip: [...runs.keys()] });
       for (const sending of claimed) {
         try {
-          let announceStart = false;
           if (sending.status === "SCHEDULED") {
             const lateBy = now.getTime() - sending.launchAt.getTime();
             if (lateBy > settings.lateLaunchLimitMinutes * 60_000) {
               const note = lateLaunchNote(sending.launchAt, lateBy);
-              if (await store.autoPause(sending.id, owner, note)) {
+              const paused = await store.autoPause(sending.id, owner, note, { kind: "late-launch", launchAt: sending.launchAt });
+              if (paused) {
                 report.lateLaunches.push(sending.id);
                 log.warn({ sendingId: sending.id, launchAt: sending.launchAt }, "launch date long past: paused instead of sending late");
-                void announce(sending.id, { kind: "late-launch", launchAt: sending.launchAt });
+                void announce(sending.id, paused);
               } else await store.releaseLease(sending.id, owner);
               continue;
             }
-            if (!(await store.start(sending.id, owner, now))) {
+            const started = await store.start(sending.id, owner, now);
+            if (!started) {
               await store.releaseLease(sending.id, owner);
               continue;
             }
-            announceStart = true;
+            void announce(sending.id, started);
             log.info({ sendingId: sending.id }, "delivery started");
           } else if (sending.status === "SENDING" && !sending.startedAt) {
             // Resumed after a late launch: the first delivery is its start.
-            announceStart = await store.markStarted(sending.id, now);
+            const started = await store.markStarted(sending.id, now);
+            if (started) void announce(sending.id, started);
           } else if (sending.status === "SENDING") {
             // Taken over after a restart, a crash or another process's stop, resumed, or back for its retries: say so.
             const counts = await store.counts(sending.id);
@@ -144,7 +147,7 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
             await store.releaseLease(sending.id, owner);
             continue;
           }
-          launch({ ...sending, status: sending.status === "SCHEDULED" ? "SENDING" : sending.status }, announceStart);
+          launch({ ...sending, status: sending.status === "SCHEDULED" ? "SENDING" : sending.status });
           report.delivering.push(sending.id);
         } catch (error) {
           log.error({ err: error, sendingId: sending.id }, "starting delivery failed");

@@ -1,6 +1,6 @@
 import type { SendingStatus } from "../domain/sending-status.js";
 import type { SendingContent } from "../domain/content-hash.js";
-import type { RecipientOutcomes } from "../sendings/support/ports.js";
+import type { DeliveryProgress, RecipientOutcomes, SendingEvent } from "../sendings/support/ports.js";
 
 /**
  * The delivery engine's view of the database. The engine holds no SQL; the Prisma adapter
@@ -44,14 +44,26 @@ export interface SenderStore {
   /** A helper leaves: its recipients not handed over are given back, its share removed. */
   leaveSending(sendingId: string, owner: string): Promise<void>;
 
-  /** SCHEDULED → SENDING, with startedAt and an audit row. */
-  start(sendingId: string, owner: string, now: Date): Promise<boolean>;
-  /** Sets startedAt when a sending first delivers after a late launch was resumed. */
-  markStarted(sendingId: string, now: Date): Promise<boolean>;
-  /** SCHEDULED/SENDING → PAUSED, with the cause in statusNote and the audit row; releases the lease. */
-  autoPause(sendingId: string, owner: string, note: string): Promise<boolean>;
-  /** SENDING → COMPLETED with finishedAt, once no recipient is QUEUED or PREPARED; releases the lease. */
-  complete(sendingId: string, owner: string, now: Date): Promise<boolean>;
+  /*
+   * The engine's own changes write the event they cause to the outbox in their transaction, as the use
+   * cases do: a crash right after the commit loses neither the Slack update nor the webhook. Each returns
+   * the event it recorded (to be announced with `recorded: true`), or null when nothing changed.
+   */
+  /** SCHEDULED → SENDING, with startedAt, an audit row and the "started" event. */
+  start(sendingId: string, owner: string, now: Date): Promise<SendingEvent | null>;
+  /** Sets startedAt when a sending first delivers after a late launch was resumed, with the "started" event. */
+  markStarted(sendingId: string, now: Date): Promise<SendingEvent | null>;
+  /**
+   * SCHEDULED/SENDING → PAUSED, with the cause in statusNote, the audit row and the event that says why
+   * (auto-paused, or late-launch); releases the lease.
+   */
+  autoPause(sendingId: string, owner: string, note: string, event: Extract<SendingEvent, { kind: "auto-paused" | "late-launch" }>): Promise<SendingEvent | null>;
+  /**
+   * SENDING → COMPLETED with finishedAt, once no recipient is QUEUED or PREPARED (checked in the
+   * transaction); releases the lease. `progress` is the final one: counts read with nothing QUEUED or
+   * PREPARED no longer change.
+   */
+  complete(sendingId: string, owner: string, now: Date, progress: DeliveryProgress): Promise<SendingEvent | null>;
   /** A cancelled sending's kept prepared messages are all out: finishedAt, lease released. */
   finishCancelled(sendingId: string, owner: string, now: Date): Promise<boolean>;
 

@@ -5,7 +5,14 @@ import { createTestDatabase, describeEachDatabase, testedProviders, type TestDat
 import { createTestSenderStore } from "../support/db-paths.js";
 import { NOW, givenSending, recipientsOf } from "./support/fixtures.js";
 
+async function outboxEvents(db: Database, sendingId: string): Promise<{ kind: string }[]> {
+  const rows = await db.prisma.outboxMessage.findMany({ where: { sendingId }, orderBy: { id: "asc" } });
+  return rows.map((row) => JSON.parse(row.event) as { kind: string });
+}
+
 type Store = SenderStore & { close(): Promise<void> };
+/** The final progress a run hands to complete(): what it counted with nothing left. */
+const FINAL = { total: 2, queued: 0, prepared: 0, sent: 1, failed: 1, cancelled: 0, rate: 10, startedAt: NOW, failureReasons: [{ reason: "550", count: 1 }] };
 const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 const onPostgres = testedProviders().includes("postgresql") ? describe : describe.skip;
 
@@ -70,15 +77,44 @@ describeEachDatabase("the engine's store: claiming recipients", (provider) => {
 
   it("completes only once nothing is queued or prepared, and only once", async () => {
     const id = await leased(2, "a");
-    expect(await store.complete(id, "a", NOW)).toBe(false);
+    expect(await store.complete(id, "a", NOW, FINAL)).toBeNull();
     const claimed = await store.claimQueued(id, "a", NOW, 0, 2);
     await store.record(claimed.slice(0, 1).map((r) => ({ recipientId: r.id, kind: "sent" as const, at: NOW, response: "250 ok" })));
-    expect(await store.complete(id, "a", NOW)).toBe(false);
+    expect(await store.complete(id, "a", NOW, FINAL)).toBeNull();
     await store.record(claimed.slice(1).map((r) => ({ recipientId: r.id, kind: "failed" as const, reason: "550", response: "550 no" })));
-    expect(await store.complete(id, "someone-else", NOW)).toBe(false);
-    expect(await store.complete(id, "a", NOW)).toBe(true);
-    expect(await store.complete(id, "a", NOW)).toBe(false);
+    expect(await store.complete(id, "someone-else", NOW, FINAL)).toBeNull();
+    expect(await store.complete(id, "a", NOW, FINAL)).toEqual({ kind: "completed", progress: FINAL });
+    expect(await store.complete(id, "a", NOW, FINAL)).toBeNull();
     expect(await db.prisma.auditEvent.count({ where: { sendingId: id, toStatus: "COMPLETED" } })).toBe(1);
+    // The event was written with the change, once: the calls that changed nothing wrote nothing.
+    expect((await outboxEvents(db, id)).map((event) => event.kind)).toEqual(["completed"]);
+  });
+
+  it("writes the engine's own events to the outbox in the transaction of their change, and none when nothing changed", async () => {
+    // Nothing but the store runs here, no notifier: what reaches Slack and webhooks after a crash right
+    // after the commit is what the outbox holds.
+    const scheduled = await givenSending(db, { recipients: 3, status: "SCHEDULED" });
+    await db.prisma.sending.update({ where: { id: scheduled }, data: { leaseOwner: "a", leaseExpiresAt: at(60) } });
+    expect(await store.start(scheduled, "someone-else", NOW)).toBeNull();
+    const started = await store.start(scheduled, "a", NOW);
+    expect(started).toMatchObject({ kind: "started", progress: { total: 3, queued: 3, sent: 0, startedAt: NOW } });
+    expect(await outboxEvents(db, scheduled)).toEqual([JSON.parse(JSON.stringify(started))]);
+
+    const paused = await store.autoPause(scheduled, "a", "Too many failures: 5 of the last 10.", { kind: "auto-paused", reason: "Too many failures: 5 of the last 10." });
+    expect(paused).toEqual({ kind: "auto-paused", reason: "Too many failures: 5 of the last 10." });
+    expect(await store.autoPause(scheduled, "a", "again", { kind: "auto-paused", reason: "again" })).toBeNull();
+    expect((await outboxEvents(db, scheduled)).map((event) => event.kind)).toEqual(["started", "auto-paused"]);
+    const audit = await db.prisma.auditEvent.findMany({ where: { sendingId: scheduled }, orderBy: { id: "asc" } });
+    expect(audit.map((row) => [row.action, row.reason])).toEqual([
+      ["delivery started", null],
+      ["paused automatically", "Too many failures: 5 of the last 10."],
+    ]);
+
+    // A late launch paused before any delivery, resumed: its first delivery is its start.
+    const late = await givenSending(db, { recipients: 2, status: "SENDING" });
+    expect(await store.markStarted(late, NOW)).toMatchObject({ kind: "started", progress: { total: 2, queued: 2 } });
+    expect(await store.markStarted(late, at(5))).toBeNull();
+    expect((await outboxEvents(db, late)).map((event) => event.kind)).toEqual(["started"]);
   });
 
   it(`${provider === "postgresql" ? "lets" : "never lets"} another engine help`, async () => {
@@ -193,8 +229,8 @@ onPostgres("the engine's store: several engines on one sending (PostgreSQL)", ()
     const rest = await b.claimQueued(id, "b", NOW, 0, 10);
     await a.record([...held].map((r) => ({ recipientId: r.id, kind: "sent" as const, at: NOW, response: "250" })));
     await b.record(rest.map((r) => ({ recipientId: r.id, kind: "sent" as const, at: NOW, response: "250" })));
-    expect(await b.complete(id, "b", NOW)).toBe(true);
-    expect(await a.complete(id, "a", NOW)).toBe(false);
+    expect(await b.complete(id, "b", NOW, { ...FINAL, total: 4, sent: 4, failed: 0, failureReasons: [] })).toMatchObject({ kind: "completed" });
+    expect(await a.complete(id, "a", NOW, FINAL)).toBeNull();
     expect(await db.prisma.sending.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "COMPLETED", leaseOwner: null });
   });
 

@@ -1,8 +1,10 @@
 import type pg from "pg";
 import { isAppError } from "../../domain/errors.js";
 import type { Transition } from "../../domain/sending-status.js";
+import type { SendingEvent } from "../../sendings/support/ports.js";
 import type { ClaimedSending, RecipientCounts, SenderStore } from "../../sender/store.js";
-import type { Database, Prisma } from "../database.js";
+import type { Database, Prisma, Tx } from "../database.js";
+import { recordOutboxMessage } from "../outbox.js";
 import { sqliteFile } from "../provider.js";
 import { applyTransition, recordAudit } from "../transition.js";
 import type { FastPath } from "./fast-path.js";
@@ -32,31 +34,51 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     fast = new SqliteFastPath(sqliteFile(db.url));
   }
 
-  /** A transition of the lifecycle table, made by the engine: only while it takes part (its lease, or an admitted share). */
+  /**
+   * A transition of the lifecycle table, made by the engine: only while it takes part (its lease, or an
+   * admitted share). The event it causes is written to the outbox in the same transaction; `before`
+   * runs first in it and may call the change off (returns false).
+   */
   async function transition(
     sendingId: string,
     owner: string,
     name: Transition,
-    action: string,
+    audit: { action: string; reason?: string },
     data: Record<string, unknown>,
-    reason?: string,
-  ): Promise<boolean> {
+    eventOf: (tx: Tx) => Promise<SendingEvent | null>,
+  ): Promise<SendingEvent | null> {
     try {
-      await prisma.$transaction((tx) =>
-        applyTransition(tx, sendingId, name, { actor: ENGINE_ACTOR, action, reason }, data, { participant: owner }),
-      );
-      return true;
+      return await prisma.$transaction(async (tx) => {
+        await applyTransition(tx, sendingId, name, { actor: ENGINE_ACTOR, ...audit }, data, { participant: owner });
+        const event = await eventOf(tx);
+        if (event) await recordOutboxMessage(tx, sendingId, event);
+        return event;
+      });
     } catch (error) {
       // A sending that moved on meanwhile (paused, cancelled, completed by another engine) or in which this
       // engine no longer takes part: nothing to do.
-      if (isAppError(error) && (error.code === "INVALID_STATE" || error.code === "NOT_FOUND")) return false;
+      if (isAppError(error) && (error.code === "INVALID_STATE" || error.code === "NOT_FOUND")) return null;
+      if (error instanceof CalledOff) return null;
       throw error;
     }
   }
 
+  /**
+   * The "started" event: before the first delivery every recipient is still QUEUED (a sending starts
+   * from SCHEDULED, or after a late launch paused it before any delivery), so its count is the list's
+   * length, kept on the sending: no count over a long list while the transaction holds the write lock.
+   */
+  async function startedEvent(tx: Tx, sendingId: string, now: Date): Promise<SendingEvent> {
+    const { recipientCount } = await tx.sending.findUniqueOrThrow({ where: { id: sendingId }, select: { recipientCount: true } });
+    return {
+      kind: "started",
+      progress: { total: recipientCount, queued: recipientCount, prepared: 0, sent: 0, failed: 0, cancelled: 0, rate: 0, startedAt: now, failureReasons: [] },
+    };
+  }
+
   const released = { leaseOwner: null, leaseExpiresAt: null };
-  const hasRecipients = async (sendingId: string, statuses: ("QUEUED" | "PREPARED")[]) =>
-    (await prisma.recipient.findFirst({ where: { sendingId, status: { in: statuses } }, select: { id: true } })) !== null;
+  const hasRecipients = async (client: Prisma | Tx, sendingId: string, statuses: ("QUEUED" | "PREPARED")[]) =>
+    (await client.recipient.findFirst({ where: { sendingId, status: { in: statuses } }, select: { id: true } })) !== null;
   const contentColumns = {
     id: true, status: true, launchAt: true, startedAt: true, cancelPrepared: true,
     subject: true, html: true, text: true, fromName: true, fromEmail: true, replyTo: true,
@@ -160,27 +182,37 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
       await prisma.deliveryShare.deleteMany({ where: { sendingId, owner } });
     },
 
-    start: (sendingId, owner, now) => transition(sendingId, owner, "start", "delivery started", { startedAt: now, statusNote: null }),
+    start: (sendingId, owner, now) =>
+      transition(sendingId, owner, "start", { action: "delivery started" }, { startedAt: now, statusNote: null }, (tx) => startedEvent(tx, sendingId, now)),
 
     async markStarted(sendingId, now) {
-      const { count } = await prisma.sending.updateMany({ where: { id: sendingId, startedAt: null }, data: { startedAt: now } });
-      return count > 0;
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.sending.updateMany({ where: { id: sendingId, startedAt: null }, data: { startedAt: now } });
+        if (count === 0) return null;
+        const event = await startedEvent(tx, sendingId, now);
+        await recordOutboxMessage(tx, sendingId, event);
+        return event;
+      });
     },
 
-    autoPause: (sendingId, owner, note) =>
-      transition(sendingId, owner, "autoPause", "paused automatically", { statusNote: note, ...released }, note),
+    autoPause: (sendingId, owner, note, event) =>
+      transition(sendingId, owner, "autoPause", { action: "paused automatically", reason: note }, { statusNote: note, ...released }, async () => event),
 
-    async complete(sendingId, owner, now) {
+    async complete(sendingId, owner, now, progress) {
       // Whoever finishes last completes it, the lease holder or a helper: only once nothing is left.
-      if (await hasRecipients(sendingId, ["QUEUED", "PREPARED"])) return false;
-      if (!(await transition(sendingId, owner, "complete", "delivery completed", { finishedAt: now, statusNote: null, ...released }))) return false;
+      const event = await transition(sendingId, owner, "complete", { action: "delivery completed" }, { finishedAt: now, statusNote: null, ...released }, async (tx) => {
+        // Checked in the transaction: a recipient still QUEUED or PREPARED (a retry, another engine's claim) calls it off.
+        if (await hasRecipients(tx, sendingId, ["QUEUED", "PREPARED"])) throw new CalledOff();
+        return { kind: "completed", progress };
+      });
+      if (!event) return null;
       // Asks to help that were never answered; helpers still in leave on their own.
       if (postgres) await prisma.deliveryShare.deleteMany({ where: { sendingId, OR: [{ admittedAt: null }, { expiresAt: { lte: now } }] } });
-      return true;
+      return event;
     },
 
     async finishCancelled(sendingId, owner, now) {
-      if (await hasRecipients(sendingId, ["PREPARED"])) return false;
+      if (await hasRecipients(prisma, sendingId, ["PREPARED"])) return false;
       return prisma.$transaction(async (tx) => {
         const { count } = await tx.sending.updateMany({
           where: {
@@ -235,6 +267,9 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     close: () => fast.close(),
   };
 }
+
+/** Thrown inside a transaction to roll it back when a condition checked there no longer holds. */
+class CalledOff extends Error {}
 
 type ClaimableRow = Omit<ClaimedSending, "content"> & ClaimedSending["content"];
 
