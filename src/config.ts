@@ -41,6 +41,9 @@ const number = (fallback: number, rule: { integer?: boolean; min?: number; max?:
 
 const positiveInt = (fallback: number) => number(fallback, { integer: true, min: 1, words: "a whole number above 0" });
 
+/** A wait in seconds, fractions allowed (0.5); a day at most, since Node's timers cannot hold much more than 24 days. */
+const seconds = (fallback: number) => number(fallback, { above: 0, max: 86_400, words: "a number of seconds above 0 and at most 86400, e.g. 30 or 0.5" });
+
 /** The values .env.example ships with for Slack: a copy left unedited must not start. */
 const PLACEHOLDER = /replace-with|change-me|^[CU]0{10}$/i;
 const isNotPlaceholder = (value: string) => !PLACEHOLDER.test(value);
@@ -173,6 +176,9 @@ const schema = z
     OUTBOX_DIR: z.string().default("./data/outbox"),
     SEND_RATE: number(50, { above: 0, words: "a number of messages a second above 0" }),
     SEND_CONCURRENCY: positiveInt(4),
+    SMTP_CONNECTION_TIMEOUT_SECONDS: seconds(30),
+    SMTP_GREETING_TIMEOUT_SECONDS: seconds(30),
+    SMTP_SOCKET_TIMEOUT_SECONDS: seconds(60),
     SENDER_CRON: z.string().default("*/5 * * * * *"),
     SENDER_LEASE_SECONDS: positiveInt(60),
     SENDER_PREPARE_WINDOW: positiveInt(200),
@@ -340,7 +346,16 @@ export interface Config {
     /** The larger limit of an NDJSON recipient upload, which is streamed rather than held in memory. */
     ndjsonLimit: number;
   };
-  mail: { smtpUrl?: string; outboxDir: string; rate: number; concurrency: number; unsubscribeUrl?: string; dkim?: DkimSettings };
+  mail: {
+    smtpUrl?: string;
+    outboxDir: string;
+    rate: number;
+    concurrency: number;
+    unsubscribeUrl?: string;
+    dkim?: DkimSettings;
+    /** How long an SMTP connection may take to open, to greet, and to answer anything; unset: 30 s, 30 s, 60 s. */
+    timeouts?: SmtpTimeouts;
+  };
   /** Where each change of a sending is sent as a signed event (Standard Webhooks); no URLs: none is. */
   webhooks: { urls: string[]; secrets: WebhookSecret[] };
   /** How large one recipient's variables may be: levels of nesting (the object itself the first), bytes of JSON. */
@@ -373,6 +388,16 @@ export interface Config {
   migrateOnStart: boolean;
   /** How long a SIGTERM waits for the message in hand and the leases before the process exits anyway. */
   shutdownTimeoutMs: number;
+}
+
+/** Waits of an SMTP session, in milliseconds, for sendgate's pool and nodemailer's alike. */
+export interface SmtpTimeouts {
+  /** Until the TCP (or TLS) connection is open, and for a STARTTLS negotiation. */
+  connectionMs: number;
+  /** From the open connection to the server's 220 greeting. */
+  greetingMs: number;
+  /** Silence from the server for this long, at any later point (a message read and never answered), ends the session. */
+  socketMs: number;
 }
 
 export class ConfigError extends Error {
@@ -442,6 +467,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.SEND_CONCURRENCY,
       unsubscribeUrl: e.UNSUBSCRIBE_URL,
       dkim: dkim.dkim,
+      timeouts: {
+        connectionMs: Math.round(e.SMTP_CONNECTION_TIMEOUT_SECONDS * 1000),
+        greetingMs: Math.round(e.SMTP_GREETING_TIMEOUT_SECONDS * 1000),
+        socketMs: Math.round(e.SMTP_SOCKET_TIMEOUT_SECONDS * 1000),
+      },
     },
     webhooks: { urls: e.WEBHOOK_URLS, secrets: webhook.secrets },
     recipientVars: { maxDepth: e.RECIPIENT_VARS_MAX_DEPTH, maxBytes: e.RECIPIENT_VARS_MAX_BYTES },

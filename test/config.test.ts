@@ -218,3 +218,20 @@ describe("limits of a recipient's variables", () => {
     expect(problemsOf({ ...valid, RECIPIENT_VARS_MAX_BYTES: "lots" })).toEqual([expect.stringMatching(/^RECIPIENT_VARS_MAX_BYTES must be a size/)]);
   });
 });
+
+describe("SMTP timeouts", () => {
+  it("default to 30 s to connect, 30 s for the greeting, 60 s of silence, and take fractions of a second", () => {
+    expect(loadConfig(valid).mail.timeouts).toEqual({ connectionMs: 30_000, greetingMs: 30_000, socketMs: 60_000 });
+    expect(
+      loadConfig({ ...valid, SMTP_CONNECTION_TIMEOUT_SECONDS: "5", SMTP_GREETING_TIMEOUT_SECONDS: "0.5", SMTP_SOCKET_TIMEOUT_SECONDS: "120" }).mail.timeouts,
+    ).toEqual({ connectionMs: 5_000, greetingMs: 500, socketMs: 120_000 });
+  });
+
+  it("refuse a wait that is no number of seconds above 0, naming the setting and the value", () => {
+    expect(problemsOf({ ...valid, SMTP_CONNECTION_TIMEOUT_SECONDS: "0", SMTP_GREETING_TIMEOUT_SECONDS: "ten", SMTP_SOCKET_TIMEOUT_SECONDS: "100000" })).toEqual([
+      'SMTP_CONNECTION_TIMEOUT_SECONDS must be a number of seconds above 0 and at most 86400, e.g. 30 or 0.5, not "0"',
+      'SMTP_GREETING_TIMEOUT_SECONDS must be a number of seconds above 0 and at most 86400, e.g. 30 or 0.5, not "ten"',
+      'SMTP_SOCKET_TIMEOUT_SECONDS must be a number of seconds above 0 and at most 86400, e.g. 30 or 0.5, not "100000"',
+    ]);
+  });
+});

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import nodemailer from "nodemailer";
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
+import type { Config, SmtpTimeouts } from "../config.js";
 import { composeMessage, messageBytes, type ComposedMessage } from "./mime/compose-message.js";
 import { createDkimSigner } from "./mime/dkim-signature.js";
 import type { Envelope, SmtpConnectionOptions } from "./smtp/smtp-connection.js";
@@ -83,8 +83,12 @@ export function classifySmtpError(error: unknown): { temporary: boolean; reason:
   return { temporary: true, reason, response };
 }
 
+/** The waits when the configuration names none (SMTP_*_TIMEOUT_SECONDS' defaults). */
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 60_000 };
+
 /** Options shared by sendgate's pool and the delivery benchmark's bare pool, so both compare alike. */
-export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
+export function poolOptions(mail: Pick<Config["mail"], "concurrency" | "timeouts">) {
+  const timeouts = mail.timeouts ?? DEFAULT_SMTP_TIMEOUTS;
   return {
     pool: true as const,
     maxConnections: mail.concurrency,
@@ -93,9 +97,9 @@ export function poolOptions(mail: Pick<Config["mail"], "concurrency">) {
     // The engine retries, with backoff, the error budget and the same Message-ID. The pool's own
     // silent re-queueing could also hand over a message whose failure the engine was already told of.
     maxRequeues: 0,
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
+    connectionTimeout: timeouts.connectionMs,
+    greetingTimeout: timeouts.greetingMs,
+    socketTimeout: timeouts.socketMs,
   };
 }
 
@@ -132,7 +136,7 @@ interface Carrier {
 const POOL_URL_OPTIONS = new Set(["secure", "requireTLS", "ignoreTLS", "name", "tls.rejectUnauthorized", "tls.servername"]);
 
 /** The SMTP_URL as the built-in pool's settings, or why nodemailer's pool has to serve it. */
-export function smtpConnectionOptions(smtpUrl: string): SmtpConnectionOptions | { unsupported: string } {
+export function smtpConnectionOptions(smtpUrl: string, timeouts: SmtpTimeouts = DEFAULT_SMTP_TIMEOUTS): SmtpConnectionOptions | { unsupported: string } {
   const url = new URL(smtpUrl);
   const unsupported = [...url.searchParams.keys()].filter((key) => !POOL_URL_OPTIONS.has(key));
   if (unsupported.length > 0) return { unsupported: unsupported.join(", ") };
@@ -143,7 +147,6 @@ export function smtpConnectionOptions(smtpUrl: string): SmtpConnectionOptions | 
   if (url.searchParams.has("tls.rejectUnauthorized")) tlsOptions.rejectUnauthorized = flag("tls.rejectUnauthorized");
   const servername = url.searchParams.get("tls.servername");
   if (servername) tlsOptions.servername = servername;
-  const timeouts = poolOptions({ concurrency: 1 });
   const machine = hostname();
   return {
     host,
@@ -155,14 +158,14 @@ export function smtpConnectionOptions(smtpUrl: string): SmtpConnectionOptions | 
     auth: url.username || url.password ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
     // What nodemailer says in EHLO: the machine's name when it is fully qualified, else an address literal.
     clientName: (url.searchParams.get("name") || (machine.includes(".") ? (/^\d{1,3}(\.\d{1,3}){3}$/.test(machine) ? `[${machine}]` : machine) : "[127.0.0.1]")).replace(/[\r\n]+/g, ""),
-    connectionTimeoutMs: timeouts.connectionTimeout,
-    greetingTimeoutMs: timeouts.greetingTimeout,
-    socketTimeoutMs: timeouts.socketTimeout,
+    connectionTimeoutMs: timeouts.connectionMs,
+    greetingTimeoutMs: timeouts.greetingMs,
+    socketTimeoutMs: timeouts.socketMs,
   };
 }
 
 function createCarrier(smtpUrl: string, mail: Config["mail"], log: Logger): Carrier {
-  const options = smtpConnectionOptions(smtpUrl);
+  const options = smtpConnectionOptions(smtpUrl, mail.timeouts);
   if ("unsupported" in options) {
     log.info({ options: options.unsupported }, "SMTP_URL has options only nodemailer's pool understands: messages go through it");
     const transport = nodemailer.createTransport({ url: smtpUrl, ...poolOptions(mail) });
