@@ -304,25 +304,32 @@ if (profileDir) {
  * confirmation) and `/sendings pending` among them, whose answer is the acknowledgement itself.
  */
 const MIX = { previews: 140, approvals: 20, commands: 40 };
-async function mixRound(app: "sendgate" | "bare", r: number): Promise<Round> {
+type MixKind = "preview" | "approval" | "command";
+async function mixRound(app: "sendgate" | "bare", r: number): Promise<Round & { byKind: Record<MixKind, number[]> }> {
   await askStandin({ type: "calls" });
   const previews = await askStandin<{ payloads: Record<string, unknown>[] }>({ type: "clicks", count: MIX.previews, actionId: ActionId.preview, card });
   const approvals = await askStandin<{ payloads: Record<string, unknown>[] }>({ type: "clicks", count: MIX.approvals, actionId: ActionId.approve, card, offset: r * MIX.approvals });
   const commands = await askStandin<{ payloads: Record<string, string>[] }>({ type: "commands", count: MIX.commands, text: "pending" });
-  const clicks = [...previews.payloads, ...approvals.payloads].map(formBody);
-  const typed = commands.payloads.map((fields) => new URLSearchParams(fields).toString());
+  const clicks = [
+    ...previews.payloads.map((payload) => ({ kind: "preview" as const, body: formBody(payload) })),
+    ...approvals.payloads.map((payload) => ({ kind: "approval" as const, body: formBody(payload) })),
+  ];
+  const typed = commands.payloads.map((fields) => ({ kind: "command" as const, body: new URLSearchParams(fields).toString() }));
   // Interleaved as they would arrive: a command every fifth request.
-  const bodies: string[] = [];
+  const requests: Array<{ kind: MixKind; body: string }> = [];
   while (clicks.length > 0 || typed.length > 0) {
-    bodies.push(...clicks.splice(0, 4));
-    if (typed.length > 0) bodies.push(typed.shift()!);
+    requests.push(...clicks.splice(0, 4));
+    if (typed.length > 0) requests.push(typed.shift()!);
   }
+  const bodies = requests.map((r) => r.body);
   const triggerIds = [...previews.payloads, ...approvals.payloads].map((payload) => String(payload.trigger_id));
   const pid = app === "sendgate" ? sendgate.pid! : bare.pid!;
   const cpuBefore = mainThreadCpuMs(pid);
   const standinBefore = mainThreadCpuMs(standin.pid!);
   const triggerAgeMs = (await clickNow(triggerIds))();
   const latencies = await burst(app === "sendgate" ? sendgateUrl : bareUrl, bodies);
+  const byKind = { preview: [], approval: [], command: [] } as Record<MixKind, number[]>;
+  latencies.forEach((latency, i) => byKind[requests[i]!.kind].push(latency));
   let viewsOpened = 0;
   const refusals: string[] = [];
   if (app === "sendgate") {
@@ -336,11 +343,11 @@ async function mixRound(app: "sendgate" | "bare", r: number): Promise<Round> {
     // The approvals' card updates and thread notes go out through the outbox meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  return { latencies, cpuMs: mainThreadCpuMs(pid) - cpuBefore, standinCpuMs: mainThreadCpuMs(standin.pid!) - standinBefore, viewsOpened, refusals, triggerAgeMs };
+  return { latencies, byKind, cpuMs: mainThreadCpuMs(pid) - cpuBefore, standinCpuMs: mainThreadCpuMs(standin.pid!) - standinBefore, viewsOpened, refusals, triggerAgeMs };
 }
 
 const MIX_ROUNDS = quick ? 0 : Number(process.env.BENCH_MIX_ROUNDS ?? 2);
-const mixed: Record<"sendgate" | "bare", Round[]> = { sendgate: [], bare: [] };
+const mixed: Record<"sendgate" | "bare", Array<Round & { byKind: Record<MixKind, number[]> }>> = { sendgate: [], bare: [] };
 for (let r = 0; r < MIX_ROUNDS; r++) {
   for (const app of r % 2 === 0 ? (["sendgate", "bare"] as const) : (["bare", "sendgate"] as const)) {
     mixed[app].push(await mixRound(app, r));
@@ -381,6 +388,10 @@ if (MIX_ROUNDS > 0) {
   );
   console.log(`  sendgate:  ack p50 ${ms(ms2.p50)}, p99 ${ms(ms2.p99)}; main-thread CPU ${ms2.cpuPerClick.toFixed(2)} ms a request, ack and work after it`);
   console.log(`  bare Bolt: ack p50 ${ms(mb.p50)}, p99 ${ms(mb.p99)}; main-thread CPU ${mb.cpuPerClick.toFixed(2)} ms a request`);
+  const kindP99 = (rounds: typeof mixed.sendgate, kind: MixKind) => ms(percentile(rounds.flatMap((r) => r.byKind[kind]).sort((a, b) => a - b), 99));
+  for (const app of ["sendgate", "bare"] as const) {
+    console.log(`  ${app === "sendgate" ? "sendgate: " : "bare Bolt:"} p99 by kind: Preview ${kindP99(mixed[app], "preview")}, approval ${kindP99(mixed[app], "approval")}, \`/sendings pending\` ${kindP99(mixed[app], "command")}`);
+  }
   console.log(`  p99 ${(ms2.p99 / mb.p99).toFixed(2)}× the bare app's; Slack received ${mixOpened} of ${MIX.previews * MIX_ROUNDS} Preview modals`);
 }
 const sendgateErrors = loggedErrors();

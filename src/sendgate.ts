@@ -192,7 +192,7 @@ export async function startSendgate(configured: Config, options: StartOptions): 
         }
       : undefined,
   };
-  registerListeners(slack.app, deps);
+  registerListeners(slack, deps);
 
   listeners.serve = createHttpHandler({
     metrics,

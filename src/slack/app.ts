@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { SlackDeps } from "./deps.js";
-import { observedFetch } from "./web-api-fetch.js";
+import { createWebApiCaller, type WebApiCaller } from "./web-api-caller.js";
+import { observedFetch, type WebApiObserver } from "./web-api-fetch.js";
 import { registerActions } from "./listeners/actions/index.js";
 import { registerCommands } from "./listeners/commands/index.js";
 import { registerEvents } from "./listeners/events/index.js";
@@ -13,6 +14,8 @@ import { registerViews } from "./listeners/views/index.js";
 export interface SlackApp {
   app: App;
   client: App["client"];
+  /** The lean path for the modals listeners open after an acknowledgement. */
+  webApi: WebApiCaller;
   /** HTTP mode: the handler for POST /slack/events, mounted on sendgate's own server. */
   requestListener?: RequestListener;
   start(): Promise<void>;
@@ -58,11 +61,13 @@ async function identifyBot(config: Config, clientOptions: webApi.WebClientOption
 /** Bolt in Socket Mode when an app token is configured, otherwise HTTP on sendgate's own port. */
 export async function createSlackApp(config: Config, log: Logger, metrics?: Metrics): Promise<SlackApp> {
   const logger = boltLogger(log);
+  const observe: WebApiObserver | undefined = metrics && ((method, outcome) => metrics.countSlackCall(method, outcome));
+  const webApi = createWebApiCaller({ apiUrl: config.slack.apiUrl, token: config.slack.botToken, observe });
   const clientOptions: webApi.WebClientOptions = {
     slackApiUrl: config.slack.apiUrl,
     logger,
     // Every Web API call of every client Bolt makes, counted by method and by what Slack answered.
-    ...(metrics ? { fetch: observedFetch((method, outcome) => metrics.countSlackCall(method, outcome)) } : {}),
+    ...(observe ? { fetch: observedFetch(observe) } : {}),
     // A Slack outage must not hold sendgate's work hostage: a few quick retries, then the caller logs it.
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
   };
@@ -90,10 +95,12 @@ export async function createSlackApp(config: Config, log: Logger, metrics?: Metr
     return {
       app,
       client: app.client,
+      webApi,
       start: connect,
       stop: async () => {
         clearTimeout(retry);
         await app.stop().catch(() => undefined);
+        webApi.close();
       },
     };
   }
@@ -106,14 +113,15 @@ export async function createSlackApp(config: Config, log: Logger, metrics?: Metr
   return {
     app,
     client: app.client,
+    webApi,
     requestListener: receiver.requestListener,
     start: async () => {},
-    stop: async () => {},
+    stop: async () => webApi.close(),
   };
 }
 
-export function registerListeners(app: App, deps: SlackDeps) {
-  registerActions(app, deps);
+export function registerListeners({ app, webApi }: Pick<SlackApp, "app" | "webApi">, deps: SlackDeps) {
+  registerActions(app, deps, webApi);
   registerViews(app, deps);
   registerCommands(app, deps);
   registerEvents(app, deps);

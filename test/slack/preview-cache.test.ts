@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { ActionId } from "../../src/slack/ids.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { viewOf } from "../support/slack-api.js";
 import { API_TOKEN, givenPendingSending, settle, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
 
 /**
@@ -58,7 +59,7 @@ describeEachDatabase("previews kept between clicks", (provider) => {
     const people = ["UAPPROVER1", "UAPPROVER2", "UREQUESTER"];
     await Promise.all(Array.from({ length: 12 }, (_, i) => h.click(people[i % people.length]!, card, ActionId.preview)));
     await settle(h, () => h.slack.called("views.open").length === 12);
-    const shown = h.slack.called("views.open").map((call) => call.ok && JSON.stringify(JSON.parse(String(call.args.view)).blocks));
+    const shown = h.slack.called("views.open").map((call) => call.ok && JSON.stringify(viewOf(call).blocks));
     expect(new Set(shown).size).toBe(1);
     expect(shown[0]).toContain("Hi Ann, our spring collection is here.");
     // A late acknowledgement or an expired trigger would be among the refusals, which close() fails on.

@@ -20,11 +20,12 @@ describeEachDatabase("the sending's thread in Slack", (provider) => {
   });
 
   it("a connection reset while the card is posted loses nothing: the card is posted when Slack answers again", async () => {
-    // A fault no server produces on request: the connection dies under the client, on every retry.
+    // A fault no server produces on request: the connection dies under the client, on every retry. An
+    // Error with a code, as a socket emits it: nock's interceptor never delivers anything else to Node's HTTP client.
     nock.disableNetConnect();
     nock.enableNetConnect(/127\.0\.0\.1/);
     const origin = new URL(h.config.slack.apiUrl).origin;
-    const reset = nock(origin, { allowUnmocked: true }).post("/api/chat.postMessage").times(3).replyWithError({ code: "ECONNRESET", message: "socket hang up" });
+    const reset = nock(origin, { allowUnmocked: true }).post("/api/chat.postMessage").times(3).replyWithError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
     const s = await givenPendingSending(h);
     expect(reset.isDone()).toBe(true);
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).slackTs).toBeNull();

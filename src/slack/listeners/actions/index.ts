@@ -5,7 +5,7 @@ import { beginDecision, type Decision } from "../../../sendings/begin-decision.j
 import { pauseSending } from "../../../sendings/pause-sending.js";
 import { resumeSending } from "../../../sendings/resume-sending.js";
 import { listSendings, sendingLists, type SendingListName } from "../../../sendings/list-sendings.js";
-import { previewRecipient } from "../../../sendings/preview-recipient.js";
+import { previewRecipient, type RecipientPreview } from "../../../sendings/preview-recipient.js";
 import { searchRecipients } from "../../../sendings/search-recipients.js";
 import { sendTestMessage } from "../../../sendings/send-test-message.js";
 import {
@@ -22,6 +22,7 @@ import type { SlackDeps } from "../../deps.js";
 import { isUnexpected, slackMessageFor } from "../../errors.js";
 import { ActionId } from "../../ids.js";
 import { SENDING_ID } from "../../../sendings/support/sending-id.js";
+import type { WebApiCaller } from "../../web-api-caller.js";
 import { createAfterAck } from "../after-ack.js";
 
 /** `value`: the clicked button's value, or the sending id of the "more" menu option that stands for it. */
@@ -52,7 +53,7 @@ async function tellUser(deps: SlackDeps, { body, client }: Omit<ButtonArgs, "val
   else if (body.view) await client.views.push({ trigger_id: body.trigger_id, view: buildNoticeModal("sendgate", text) });
 }
 
-export function registerActions(app: App, deps: SlackDeps) {
+export function registerActions(app: App, deps: SlackDeps, webApi: WebApiCaller) {
   const handlers = new Map<string, (args: ButtonArgs) => Promise<void>>();
   // Every listener acknowledges first; its work waits for the acknowledgements of a burst to go out.
   const afterAck = createAfterAck();
@@ -149,28 +150,46 @@ export function registerActions(app: App, deps: SlackDeps) {
     await resumeSending(deps, { sendingId: value, actor: body.user.id });
   });
 
-  const previewModal = async (sendingId: string, userId: string, recipientId?: number, note?: string) => {
+  /**
+   * The Preview modal as the JSON text Slack is sent. A preview is kept once per content hash and
+   * recipient (previewRecipient), and its modal with it: built and serialized once, however many
+   * people open it together; kept beside the preview it shows, so it goes when the preview does.
+   * The link to the exact HTML carries its expiry (in seconds), so a modal is rebuilt when it changes.
+   */
+  const serializedPreviews = new WeakMap<RecipientPreview, { htmlUrl: string | undefined; json: string }>();
+  const previewModalJson = async (sendingId: string, userId: string, recipientId?: number, note?: string) => {
     const preview = await previewRecipient(deps, { sendingId, userId, recipientId });
-    return buildPreviewModal(preview, { htmlUrl: deps.previewLinks?.url(sendingId, preview.recipientId), note });
+    const htmlUrl = deps.previewLinks?.url(sendingId, preview.recipientId);
+    if (note !== undefined) return JSON.stringify(buildPreviewModal(preview, { htmlUrl, note }));
+    const kept = serializedPreviews.get(preview);
+    if (kept && kept.htmlUrl === htmlUrl) return kept.json;
+    const json = JSON.stringify(buildPreviewModal(preview, { htmlUrl }));
+    serializedPreviews.set(preview, { htmlUrl, json });
+    return json;
   };
+  // Nobody reads the answer: Slack's copy of the modal it opened.
+  const openPreview = (triggerId: string, viewJson: string) =>
+    webApi.call("views.open", `{"trigger_id":${JSON.stringify(triggerId)},"view":${viewJson}}`, { read: false });
+  const updatePreview = (viewId: string, hash: string | undefined, viewJson: string) =>
+    webApi.call("views.update", `{"view_id":${JSON.stringify(viewId)},${hash === undefined ? "" : `"hash":${JSON.stringify(hash)},`}"view":${viewJson}}`, { read: false });
 
-  on(ActionId.preview, async ({ body, client, value }) => {
-    await client.views.open({ trigger_id: body.trigger_id, view: await previewModal(value, body.user.id) });
+  on(ActionId.preview, async ({ body, value }) => {
+    await openPreview(body.trigger_id, await previewModalJson(value, body.user.id));
   });
 
-  const step = async ({ body, client, value }: ButtonArgs) => {
+  const step = async ({ body, value }: ButtonArgs) => {
     const { id, r } = parseValue<{ id: string; r: number }>(value);
     if (!body.view) throw new AppError("VALIDATION", "Previous and Next work inside the preview.");
-    await client.views.update({ view_id: body.view.id, hash: body.view.hash, view: await previewModal(id, body.user.id, r) });
+    await updatePreview(body.view.id, body.view.hash, await previewModalJson(id, body.user.id, r));
   };
   on(ActionId.previewPrevious, step);
   on(ActionId.previewNext, step);
 
   // Picking an address in the preview's search shows that recipient.
-  others.set(ActionId.previewSearch, async ({ body, client }) => {
+  others.set(ActionId.previewSearch, async ({ body }) => {
     try {
       const { id, r } = parseValue<{ id: string; r: number }>((body as BlockAction<ExternalSelectAction>).actions[0]?.selected_option?.value);
-      if (body.view) await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r) });
+      if (body.view) await updatePreview(body.view.id, undefined, await previewModalJson(id, body.user.id, r));
     } catch (error) {
       deps.log.error({ err: error }, "preview search selection failed");
     }
@@ -209,7 +228,7 @@ export function registerActions(app: App, deps: SlackDeps) {
       note = slackMessageFor(error);
       if (isUnexpected(error)) deps.log.error({ err: error }, "test send failed");
     }
-    await client.views.update({ view_id: body.view.id, view: await previewModal(id, body.user.id, r, note) });
+    await updatePreview(body.view.id, undefined, await previewModalJson(id, body.user.id, r, note));
   });
 
   on(ActionId.analysis, async (args) => {
