@@ -84,110 +84,83 @@ function withCrlf(text: string): Buffer {
   return Buffer.from(/\r(?!\n)|(?<!\r)\n/.test(text) ? text.replace(/\r\n|\r|\n/g, "\r\n") : text, "latin1");
 }
 
-/** What quoted-printable cannot write as it is: `=`, control characters (line breaks included), DEL and everything outside ASCII. */
-const QP_SPECIAL = /[^\t\x20-\x3c\x3e-\x7e]/g;
 /** Characters on a line before its soft break's `=`. */
 const QP_ROOM = MAX_LINE - 1;
+
+/** UTF-8 bytes of the character a lead byte starts, from its high bits (only valid UTF-8 comes in: Buffer.from writes it). */
+function sequenceLength(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
 
 /**
  * Quoted-printable (RFC 2045 §6.7) of the text's UTF-8 bytes: lines kept to 76 characters with soft
  * breaks that never split an escaped character; whitespace before a line break and a dot at the start
  * of a line are encoded, so no line ends in whitespace a server may strip and none needs dot-stuffing.
- * Runs of characters written as they are (most of a message) are found by a pattern and copied whole.
+ * One pass over the bytes with a table of those written as they are: a per-run pattern search and a
+ * string slice per piece cost several times more for a message's few kilobytes.
  */
 export function encodeQuotedPrintable(text: string): Buffer {
-  const length = text.length;
-  // A UTF-16 unit takes at most 9 characters (3 bytes, each =XX); a soft break adds 3 every 25 of those.
-  const output = scratch(length * 9 + Math.ceil((length * 9) / 25) * 3 + 3);
+  const input = Buffer.from(text, "utf8");
+  const length = input.length;
+  // Each byte takes at most 3 characters; a line holds at least 21 bytes' worth before its soft break.
+  const output = scratch(length * 3 + Math.ceil(length / 20) * 3 + 3);
   let out = 0;
   let column = 0;
-  const softBreak = () => {
-    output[out++] = EQUALS;
-    output[out++] = CR;
-    output[out++] = LF;
-    column = 0;
-  };
-  const escape = (byte: number) => {
-    output[out++] = EQUALS;
-    output[out++] = HEX[byte >> 4] as number;
-    output[out++] = HEX[byte & 0x0f] as number;
-    column += 3;
-  };
   let i = 0;
   while (i < length) {
-    QP_SPECIAL.lastIndex = i;
-    const special = QP_SPECIAL.exec(text);
-    const runEnd = special ? special.index : length;
-    const next = special ? text.charCodeAt(runEnd) : -1;
-    const endsLine = next === -1 || next === CR || next === LF;
-    // The run of characters written as they are, in pieces that fit the line.
-    while (i < runEnd) {
-      if (column >= QP_ROOM) softBreak();
-      const code = text.charCodeAt(i);
-      if (column === 0 && code === DOT) {
-        escape(DOT);
-        i++;
-        continue;
-      }
-      let end = Math.min(runEnd, i + QP_ROOM - column);
-      if (end === runEnd && endsLine) {
-        const last = text.charCodeAt(end - 1);
-        // Whitespace that would end a line is escaped.
-        if (last === SPACE || last === TAB) end--;
-      }
-      if (end > i) {
-        out += output.write(text.slice(i, end), out, "latin1");
-        column += end - i;
-        i = end;
-      } else {
-        if (column + 3 > QP_ROOM) softBreak();
-        escape(code);
-        i++;
-      }
-    }
-    if (!special) break;
-    const code = next;
-    if (code === CR || code === LF) {
-      i += code === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+    const byte = input[i] as number;
+    if (byte === CR || byte === LF) {
+      i += byte === CR && input[i + 1] === LF ? 2 : 1;
       output[out++] = CR;
       output[out++] = LF;
       column = 0;
       continue;
     }
-    i++;
-    if (code < 0x80) {
-      if (column + 3 > QP_ROOM) softBreak();
-      escape(code);
-      continue;
-    }
-    // Outside ASCII: the character's UTF-8 bytes, as Buffer.from writes them (a lone surrogate as U+FFFD), on one line.
-    let point = code;
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const low = text.charCodeAt(i);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        point = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      } else {
-        point = 0xfffd;
+    if (LITERAL[byte] === 1 && !(byte === DOT && column === 0)) {
+      if (column >= QP_ROOM) {
+        output[out++] = EQUALS;
+        output[out++] = CR;
+        output[out++] = LF;
+        column = 0;
+        // A dot the soft break brought to the start of a line is escaped below.
+        if (byte === DOT) continue;
       }
-    } else if (code >= 0xdc00 && code <= 0xdfff) {
-      point = 0xfffd;
+      // The run of bytes written as they are, as far as the line has room, copied whole.
+      const limit = Math.min(length, i + QP_ROOM - column);
+      let end = i + 1;
+      while (end < limit && LITERAL[input[end] as number] === 1) end++;
+      // Whitespace before a line break (or the end) is escaped.
+      const after = end === length ? LF : (input[end] as number);
+      const last = input[end - 1] as number;
+      if ((after === CR || after === LF) && (last === SPACE || last === TAB)) end--;
+      if (end > i) {
+        input.copy(output, out, i, end);
+        out += end - i;
+        column += end - i;
+        i = end;
+        continue;
+      }
     }
-    const bytes = point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
-    if (column + 3 * bytes > QP_ROOM) softBreak();
-    if (bytes === 2) {
-      escape(0xc0 | (point >> 6));
-    } else if (bytes === 3) {
-      escape(0xe0 | (point >> 12));
-      escape(0x80 | ((point >> 6) & 0x3f));
-    } else {
-      escape(0xf0 | (point >> 18));
-      escape(0x80 | ((point >> 12) & 0x3f));
-      escape(0x80 | ((point >> 6) & 0x3f));
+    // Escaped: `=`, control characters, DEL, whitespace ending a line, a leading dot, and each character outside ASCII whole.
+    const count = byte >= 0xc0 ? sequenceLength(byte) : 1;
+    if (column + 3 * count > QP_ROOM) {
+      output[out++] = EQUALS;
+      output[out++] = CR;
+      output[out++] = LF;
+      column = 0;
     }
-    escape(0x80 | (point & 0x3f));
+    for (let k = 0; k < count; k++) out = escapeByte(output, out, input[i + k] as number);
+    column += 3 * count;
+    i += count;
   }
   return Buffer.from(output.subarray(0, out));
+}
+
+function escapeByte(output: Buffer, out: number, byte: number): number {
+  output[out] = EQUALS;
+  output[out + 1] = HEX[byte >> 4] as number;
+  output[out + 2] = HEX[byte & 0x0f] as number;
+  return out + 3;
 }
 
 let scratchBuffer = Buffer.allocUnsafe(64 * 1024);
