@@ -27,19 +27,16 @@ const EQUALS = 0x3d;
 
 /** `boundary`: a multipart boundary the text must not hold; one that holds it is quoted-printable, which escapes every `=`. */
 export function encodeBody(text: string, boundary?: string): EncodedBody {
-  if (isSevenBit(text) && !(boundary && text.includes(boundary))) return { encoding: "7bit", bytes: withCrlf(text) };
-  if (isMostlyLatin(text)) return { encoding: "quoted-printable", bytes: encodeQuotedPrintable(text) };
+  // Scanned once: both choices below start from it.
+  const ascii = PLAIN_ASCII.test(text);
+  if (ascii && !hasLongLine(text) && !(boundary && text.includes(boundary))) return { encoding: "7bit", bytes: withCrlf(text) };
+  if (isMostlyLatin(text, ascii)) return { encoding: "quoted-printable", bytes: encodeQuotedPrintable(text) };
   return { encoding: "base64", bytes: encodeBase64(text) };
 }
 
 /** Printable ASCII, tab and line breaks (DEL too, as nodemailer counts it). */
 const PLAIN_ASCII = /^[\t\n\r\x20-\x7f]*$/;
 const LATIN_LETTER = /[A-Za-z]/;
-
-/** ASCII without control characters other than tab and line breaks, no line over 76 characters: sent as it is. */
-function isSevenBit(text: string): boolean {
-  return PLAIN_ASCII.test(text) && !hasLongLine(text);
-}
 
 function hasLongLine(text: string): boolean {
   let start = 0;
@@ -60,9 +57,9 @@ function hasLongLine(text: string): boolean {
 }
 
 /** More Latin letters than other characters outside ASCII and control characters: nodemailer's pick of quoted-printable over base64. */
-function isMostlyLatin(text: string): boolean {
+function isMostlyLatin(text: string, ascii: boolean): boolean {
   // Plain ASCII has nothing of the other kind: a single letter decides.
-  if (PLAIN_ASCII.test(text)) return LATIN_LETTER.test(text);
+  if (ascii) return LATIN_LETTER.test(text);
   let latin = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {
@@ -80,8 +77,24 @@ function encodeBase64(text: string): Buffer {
   return Buffer.from(lines.join("\r\n"), "latin1");
 }
 
+/** ASCII text with CRLF line breaks; text that has no CR (a derived text part) gets one before each LF, copied in runs. */
 function withCrlf(text: string): Buffer {
-  return Buffer.from(/\r(?!\n)|(?<!\r)\n/.test(text) ? text.replace(/\r\n|\r|\n/g, "\r\n") : text, "latin1");
+  if (text.includes("\r")) return Buffer.from(/\r(?!\n)|(?<!\r)\n/.test(text) ? text.replace(/\r\n|\r|\n/g, "\r\n") : text, "latin1");
+  const input = Buffer.from(text, "latin1");
+  let breaks = 0;
+  for (let at = input.indexOf(LF); at !== -1; at = input.indexOf(LF, at + 1)) breaks++;
+  if (breaks === 0) return input;
+  const output = Buffer.allocUnsafe(input.length + breaks);
+  let out = 0;
+  let start = 0;
+  for (let at = input.indexOf(LF); at !== -1; at = input.indexOf(LF, at + 1)) {
+    out += input.copy(output, out, start, at);
+    output[out++] = CR;
+    output[out++] = LF;
+    start = at + 1;
+  }
+  input.copy(output, out, start);
+  return output;
 }
 
 /** Characters on a line before its soft break's `=`. */
