@@ -9,7 +9,8 @@
 // stand-in receives every views.open) at well under 1 ms of main-thread CPU a click.
 // Then a mixed burst (Preview, Approve, /sendings pending) as a second figure. Quick mode (BENCH_QUICK=1):
 // 100 clicks, one round, no mix. BENCH_CLICKS, BENCH_ROUNDS, BENCH_RECIPIENTS, BENCH_MIX_ROUNDS change the sizes.
-// BENCH_CPU_PROF=<dir>: sendgate's main thread is profiled over the measured rounds, into a .cpuprofile there.
+// BENCH_CPU_PROF=<dir>: sendgate's main thread is profiled over the measured rounds, into a .cpuprofile there
+// for the Preview rounds and another for the mixed ones.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { request, Agent } from "node:http";
@@ -283,6 +284,7 @@ if (profileDir) {
   sendgate.send({ type: "profile-start" });
   await started;
 }
+const MIX_ROUNDS = quick ? 0 : Number(process.env.BENCH_MIX_ROUNDS ?? 2);
 const results: Record<"sendgate" | "bare", Round[]> = { sendgate: [], bare: [] };
 for (let r = 0; r < ROUNDS; r++) {
   // Alternating which goes first, so a noisy moment on the machine falls on both alike.
@@ -293,11 +295,18 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
-if (profileDir) {
+/** Ends a profile of sendgate's main thread begun at the start of the measured rounds (BENCH_CPU_PROF), under a name of its own. */
+async function profileUpTo(name: string, { more }: { more: boolean }) {
+  if (!profileDir) return;
   const written = reply(sendgate, "profile-written");
-  sendgate.send({ type: "profile-stop", name: "clicks-sendgate" });
-  console.log(`  sendgate's CPU profile of the measured rounds: ${String((await written).file)}`);
+  sendgate.send({ type: "profile-stop", name });
+  console.log(`  sendgate's CPU profile of the ${name}: ${String((await written).file)}`);
+  if (!more) return;
+  const started = reply(sendgate, "profile-started");
+  sendgate.send({ type: "profile-start" });
+  await started;
 }
+await profileUpTo("preview-rounds", { more: MIX_ROUNDS > 0 });
 
 /**
  * The second figure: a burst as a busy channel sends it, Preview clicks with approvals (after their
@@ -346,7 +355,6 @@ async function mixRound(app: "sendgate" | "bare", r: number): Promise<Round & { 
   return { latencies, byKind, cpuMs: mainThreadCpuMs(pid) - cpuBefore, standinCpuMs: mainThreadCpuMs(standin.pid!) - standinBefore, viewsOpened, refusals, triggerAgeMs };
 }
 
-const MIX_ROUNDS = quick ? 0 : Number(process.env.BENCH_MIX_ROUNDS ?? 2);
 const mixed: Record<"sendgate" | "bare", Array<Round & { byKind: Record<MixKind, number[]> }>> = { sendgate: [], bare: [] };
 for (let r = 0; r < MIX_ROUNDS; r++) {
   for (const app of r % 2 === 0 ? (["sendgate", "bare"] as const) : (["bare", "sendgate"] as const)) {
@@ -354,6 +362,7 @@ for (let r = 0; r < MIX_ROUNDS; r++) {
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
+if (MIX_ROUNDS > 0) await profileUpTo("mixed-rounds", { more: false });
 
 function summary(rounds: Round[]) {
   const all = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);

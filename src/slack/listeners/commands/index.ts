@@ -13,13 +13,39 @@ export async function answerSendingsCommand(deps: SlackDeps, text: string): Prom
   if (word === "help" || word === "") return buildHelp();
   if (word in sendingLists) {
     const page = arg && /^\d+$/.test(arg) ? Number(arg) : 1;
-    return buildSendingList(await listSendings(deps.db, word as SendingListName, page));
+    return listingUnderWay(deps, word as SendingListName, page);
   }
   if (word === "show") {
     if (!arg || !SENDING_ID.test(arg)) return buildHelp("`show` needs a sending id such as `snd_0a1b2c3d4e`.");
     return buildSendingDetails(await deps.views.load(arg));
   }
   return buildHelp(`I don't know "${text.trim().slice(0, 100)}".`);
+}
+
+/** The answers being read now, by list and page: at most one a page, each gone once read. */
+const listingsUnderWay = new WeakMap<SlackDeps, Map<string, Promise<SlackMessage>>>();
+
+/**
+ * A list's answer, shared by the commands that ask for the same page while it is being read. The
+ * answer is the acknowledgement itself, so its work is on the path every other click of a burst
+ * waits behind: forty people typing `/sendings pending` together cost a few reads, not forty (each
+ * read through Prisma's query compiler costs milliseconds of the main thread). A command that
+ * shares a read got an answer as of at most one read's time before it arrived: what it would have
+ * got had it arrived those milliseconds earlier. Nothing is kept once the read is done.
+ */
+function listingUnderWay(deps: SlackDeps, list: SendingListName, page: number): Promise<SlackMessage> {
+  let underWay = listingsUnderWay.get(deps);
+  if (!underWay) listingsUnderWay.set(deps, (underWay = new Map()));
+  const key = `${list}:${page}`;
+  const known = underWay.get(key);
+  if (known) return known;
+  const reading = listSendings(deps.db, list, page).then(buildSendingList);
+  underWay.set(key, reading);
+  const forget = () => {
+    if (underWay.get(key) === reading) underWay.delete(key);
+  };
+  reading.then(forget, forget);
+  return reading;
 }
 
 /**
