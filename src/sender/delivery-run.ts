@@ -49,14 +49,21 @@ interface Item {
   message?: OutgoingMessage;
   /** Set when this recipient's message could not be rendered. */
   renderError?: string;
+  /** Set once its outcome is queued: resolves when it is written. */
+  written?: Promise<void>;
 }
 
 /**
  * Messages a run keeps in hand per SMTP connection: one being transmitted, the others waiting in
- * the pool or for their status read. After a Pause, at most this many per connection still go out.
+ * the pool, for their status read, or for their outcome to be written. After a Pause at most this
+ * many per connection still go out; after a crash at most this many per connection go out twice
+ * (handed over, perhaps accepted, and not yet recorded), however slow the database is to take outcomes.
  */
 export const HANDOFFS_PER_CONNECTION = 4;
-/** Outcomes are written at most this long after the server accepted them (fewer, larger writes). */
+/**
+ * Outcomes are written at most this long after the server accepted them (fewer, larger writes); sooner
+ * once half the slots wait on the write, or when no message is in hand.
+ */
 const RECORD_GATHER_MS = 20;
 
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
@@ -106,10 +113,14 @@ export class DeliveryRun {
     this.sendingId = sending.id;
     this.#log = deps.log.child({ sendingId: sending.id, ...(this.#helping ? { role: "helper" } : {}) });
     this.#pace = new Pacer(deps.settings.rate);
+    // The messages in hand and the outcomes not yet written share one bound: what a crash re-sends.
+    const inHand = this.#workerCount();
     this.#recorder = new OutcomeRecorder((batch) => deps.store.record(batch), this.#log, {
       batch: 500,
-      pending: 100,
+      unwritten: inHand,
       gatherMs: RECORD_GATHER_MS,
+      // Half the slots waiting on one write: writes of several outcomes, and two messages a connection still in hand.
+      gatherCount: Math.max(1, Math.floor(inHand / 2)),
     });
     this.#budget = new ErrorBudget(deps.settings.errorBudget);
     // A read may wait for two handoffs per connection to clear with it; the messages already in the
@@ -276,10 +287,17 @@ export class DeliveryRun {
       const item = await window.take();
       if (!item) return;
       // The window keeps the item until its outcome is written: until then it is PREPARED in the database.
-      let leaves: Promise<void> | undefined;
+      let reserved = false;
       try {
+        // A slot first, kept until the outcome is written: the handoffs a crash could repeat stay within the bound.
+        await this.#recorder.reserve();
+        reserved = true;
+        if (this.#recorder.failure) {
+          this.requestStop("failed", "delivery outcomes could not be written");
+          return;
+        }
         if (!item.message) {
-          leaves = this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: item.renderError ?? "", response: "" });
+          this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: item.renderError ?? "", response: "" });
           continue;
         }
         await this.deps.pacer.turn();
@@ -291,15 +309,16 @@ export class DeliveryRun {
           reason: `Mailer error: ${error.message}`,
           response: String(error),
         }));
-        leaves = this.#record(item, this.#outcomeOf(item, outcome));
-        await this.#recorder.roomFor();
-        if (this.#recorder.failure) this.requestStop("failed", "delivery outcomes could not be written");
+        this.#record(item, this.#outcomeOf(item, outcome));
       } catch (error) {
         this.#log.error({ err: error, recipientId: item.recipient.id }, "delivering a message failed");
         this.requestStop("failed", (error as Error).message);
       } finally {
-        if (leaves) void leaves.then(() => window.done());
-        else window.done();
+        if (item.written) void item.written.then(() => window.done());
+        else {
+          if (reserved) this.#recorder.release();
+          window.done();
+        }
       }
     }
   }
@@ -337,8 +356,9 @@ export class DeliveryRun {
     return false;
   }
 
-  #record(item: Item, outcome: RecipientOutcome): Promise<void> {
-    const written = this.#recorder.add(outcome);
+  /** Queues the outcome (its slot is given back once it is written, and the window lets the item go) and counts it. */
+  #record(item: Item, outcome: RecipientOutcome) {
+    item.written = this.#recorder.add(outcome);
     this.#processed++;
     const tracker = this.#tracker;
     if (outcome.kind === "sent") tracker?.sent();
@@ -347,7 +367,6 @@ export class DeliveryRun {
     const cause = this.#budget.record(outcome.kind !== "sent", outcome.kind === "sent" ? undefined : outcome.reason);
     if (cause) this.requestStop("auto-paused", cause);
     else if (outcome.kind !== "sent") this.#log.debug({ recipientId: item.recipient.id, outcome }, "message not delivered");
-    return written;
   }
 
   /** After a pass that went through everything due: complete, go again, or wait for retries (the lease holder). */

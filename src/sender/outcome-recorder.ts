@@ -4,24 +4,43 @@ import type { RecipientOutcome } from "./store.js";
 
 const WRITE_ATTEMPTS = 6;
 
+export interface RecorderLimits {
+  /** Outcomes written in one statement, at most. */
+  batch: number;
+  /**
+   * Messages handed over (or about to be) whose outcome is not written yet, at most: what a crash could
+   * send a second time. `reserve()` holds the workers back at this many, however slow the database.
+   */
+  unwritten: number;
+  /** How long a write waits for more outcomes (fewer, larger writes); 0 writes at once. */
+  gatherMs: number;
+  /** A write stops waiting for more once this many outcomes wait, or once no message is in hand (none can come). */
+  gatherCount: number;
+}
+
 /**
- * Writes outcomes as soon as the previous write is done, all that arrived meanwhile in one
- * statement (a group commit): one write per message when mail is slow, a few per hundred when it
- * is fast. What is accepted but not yet written is what a crash could send a second time, so
- * `roomFor()` holds the workers back when the database falls behind.
+ * Writes outcomes as soon as the previous write is done, all that arrived meanwhile in one statement
+ * (a group commit): one write per message when mail is slow, a few per hundred when it is fast.
+ *
+ * Every handoff takes a slot first (`reserve()`) and keeps it until its outcome is written: a crash
+ * re-sends what the mail server accepted and the database never heard of, so slots in use are exactly
+ * what a crash could send twice, and there are `unwritten` of them. When the database falls behind,
+ * the workers wait here rather than hand over more.
  */
 export class OutcomeRecorder {
   #buffer: { outcome: RecipientOutcome; written: () => void }[] = [];
   #writing: Promise<void> | undefined;
   #inWrite = 0;
+  /** Slots taken by workers whose outcome has not been added yet (the message is on its way to SMTP). */
+  #reserved = 0;
   #failure: Error | undefined;
   #waiters: (() => void)[] = [];
+  #endGather: (() => void) | undefined;
 
   constructor(
     private readonly write: (batch: readonly RecipientOutcome[]) => Promise<void>,
     private readonly log: Logger,
-    /** `gatherMs`: how long a write waits for more outcomes; what a crash could send twice grows with it. */
-    private readonly limits = { batch: 500, pending: 100, gatherMs: 0 },
+    private readonly limits: RecorderLimits,
   ) {}
 
   /** Set once outcomes could not be written at all; the run stops delivering. */
@@ -29,28 +48,46 @@ export class OutcomeRecorder {
     return this.#failure;
   }
 
-  get pending(): number {
-    return this.#buffer.length + this.#inWrite;
+  /** Slots in use: messages handed over (or about to be) whose outcome is not written yet. */
+  get unwritten(): number {
+    return this.#reserved + this.#buffer.length + this.#inWrite;
   }
 
-  /** Queues an outcome; resolves once it is written, or given up on (then `failure` says why). */
-  add(outcome: RecipientOutcome): Promise<void> {
-    return new Promise<void>((written) => {
-      this.#buffer.push({ outcome, written });
-      this.#kick();
-    });
-  }
-
-  /** Resolves once fewer than the limit wait to be written. */
-  async roomFor(): Promise<void> {
-    while (this.pending >= this.limits.pending && !this.#failure) {
+  /**
+   * Takes a slot for the next handoff, once one is free (or once writing has failed: check `failure`).
+   * The slot is given back by `add()` once that outcome is written, or by `release()` when no handoff followed.
+   */
+  async reserve(): Promise<void> {
+    while (this.unwritten >= this.limits.unwritten && !this.#failure) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
+    this.#reserved++;
+  }
+
+  /** Gives back a slot that no handoff used (the run stops, or the sending was paused). */
+  release(): void {
+    this.#reserved--;
+    if (this.#gathered()) this.#endGather?.();
+    this.#wakeWaiters();
+  }
+
+  /** The outcome of a reserved slot; resolves once it is written, or given up on (then `failure` says why). */
+  add(outcome: RecipientOutcome): Promise<void> {
+    this.#reserved--;
+    return new Promise<void>((written) => {
+      this.#buffer.push({ outcome, written });
+      if (this.#gathered()) this.#endGather?.();
+      this.#kick();
+    });
   }
 
   /** Resolves when everything added so far is written (or given up on). */
   async settle(): Promise<void> {
     while (this.#writing) await this.#writing;
+  }
+
+  #wakeWaiters() {
+    for (const wake of this.#waiters.splice(0)) wake();
   }
 
   #kick() {
@@ -61,9 +98,28 @@ export class OutcomeRecorder {
     });
   }
 
+  /** Enough outcomes wait for the write, or no more can come before it (no message is in hand). */
+  #gathered(): boolean {
+    return this.#buffer.length >= this.limits.gatherCount || this.#reserved === 0;
+  }
+
+  /** Waits up to `gatherMs` for more outcomes; less when enough came, or when none can come before the write. */
+  async #gather() {
+    const { gatherMs } = this.limits;
+    if (gatherMs <= 0 || this.#gathered()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, gatherMs);
+      this.#endGather = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#endGather = undefined;
+  }
+
   async #drain() {
     while (this.#buffer.length > 0) {
-      if (this.limits.gatherMs > 0 && this.#buffer.length < this.limits.batch) await sleep(this.limits.gatherMs);
+      await this.#gather();
       const batch = this.#buffer.splice(0, this.limits.batch);
       this.#inWrite = batch.length;
       try {
@@ -76,7 +132,7 @@ export class OutcomeRecorder {
       } finally {
         this.#inWrite = 0;
         for (const entry of batch) entry.written();
-        for (const wake of this.#waiters.splice(0)) wake();
+        this.#wakeWaiters();
       }
     }
   }

@@ -1,8 +1,10 @@
+import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ErrorBudget } from "../../src/sender/error-budget.js";
 import { freshReads } from "../../src/sender/fresh-reads.js";
 import { Pacer } from "../../src/sender/pacer.js";
 import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/mail/message.js";
+import { OutcomeRecorder } from "../../src/sender/outcome-recorder.js";
 import { PreparedWindow } from "../../src/sender/prepared-window.js";
 import { retryDelaySeconds } from "../../src/sender/settings.js";
 
@@ -160,6 +162,77 @@ describe("prepared window", () => {
     window.abandon();
     expect(await window.take()).toBeUndefined();
     expect(window.held).toBe(0);
+  });
+});
+
+describe("outcome recorder", () => {
+  const silent = pino({ level: "silent" });
+  const sent = (recipientId: number) => ({ recipientId, kind: "sent" as const, at: new Date(0), response: "250 ok" });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("holds handoffs back once the slots are taken by messages in hand and outcomes not yet written, however slow the writes", async () => {
+    const writes: number[][] = [];
+    const finish: (() => void)[] = [];
+    const recorder = new OutcomeRecorder(
+      async (batch) => {
+        writes.push(batch.map((outcome) => outcome.recipientId));
+        await new Promise<void>((resolve) => finish.push(resolve));
+      },
+      silent,
+      { batch: 500, unwritten: 3, gatherMs: 0, gatherCount: 1 },
+    );
+    await recorder.reserve();
+    void recorder.add(sent(1)); // its write starts, and waits
+    await recorder.reserve();
+    await recorder.reserve(); // two messages in hand: three slots taken
+    let fourth = false;
+    const reserved = recorder.reserve().then(() => (fourth = true));
+    void recorder.add(sent(2));
+    void recorder.add(sent(3)); // accepted, waiting behind the first write
+    await turn();
+    expect(recorder.unwritten).toBe(3);
+    expect(fourth).toBe(false);
+    finish.shift()!(); // the first outcome is written: one slot is free
+    await reserved;
+    expect(fourth).toBe(true);
+    expect(recorder.unwritten).toBe(3);
+    recorder.release(); // the fourth handoff did not happen after all
+    expect(recorder.unwritten).toBe(2);
+    await turn();
+    finish.shift()!();
+    await recorder.settle();
+    expect(writes).toEqual([[1], [2, 3]]);
+    expect(recorder.unwritten).toBe(0);
+  });
+
+  it("gathers outcomes for a write, and writes at once when the gathered ones fill the count or no message is left in hand", async () => {
+    const writes: number[][] = [];
+    const recorder = new OutcomeRecorder(async (batch) => void writes.push(batch.map((outcome) => outcome.recipientId)), silent, {
+      batch: 500,
+      unwritten: 4,
+      gatherMs: 60_000,
+      gatherCount: 3,
+    });
+    for (let id = 1; id <= 3; id++) await recorder.reserve();
+    const written = [recorder.add(sent(1)), recorder.add(sent(2))];
+    await turn();
+    expect(writes).toEqual([]); // gathering
+    await Promise.all([...written, recorder.add(sent(3))]); // the third fills the count: no waiting out the minute
+    expect(writes).toEqual([[1, 2, 3]]);
+    for (let id = 4; id <= 5; id++) await recorder.reserve();
+    void recorder.add(sent(4));
+    await turn();
+    expect(writes).toHaveLength(1); // one outcome gathered, one message in hand
+    let fifth = false;
+    const waiting = recorder.reserve().then(() => (fifth = true)); // two slots taken of four: it gets one
+    await waiting;
+    expect(fifth).toBe(true);
+    recorder.release();
+    await turn();
+    expect(writes).toHaveLength(1); // a message is still in hand: its outcome may join the write
+    void recorder.add(sent(5)); // none in hand now: nothing more can come, the write goes rather than at the end of the minute
+    await recorder.settle();
+    expect(writes).toEqual([[1, 2, 3], [4, 5]]);
   });
 });
 
