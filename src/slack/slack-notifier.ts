@@ -1,7 +1,8 @@
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "pino";
 import { systemClock, type Clock, type DeliveryProgress, type OutboxStore, type SendingEvent, type SendingNotifier } from "../sendings/support/ports.js";
-import type { SendingViews } from "../sendings/support/sending-view.js";
+import type { SendingView, SendingViews } from "../sendings/support/sending-view.js";
+import { createBoundedCache } from "../sendings/support/bounded-cache.js";
 import { buildApprovalMessage } from "./blocks/approval-message.js";
 import { buildProgressMessage } from "./blocks/progress-message.js";
 import { describeEvent } from "./blocks/thread-messages.js";
@@ -43,6 +44,9 @@ export interface SlackNotifier extends SendingNotifier {
   close(): Promise<void>;
 }
 
+type CardPlace = { channel: string; ts: string };
+const CARD_PLACES = 1000;
+
 /**
  * Keeps Slack in step with the database: the approval message is rebuilt from the stored state after
  * every change and each change is written in its thread. Slack failures are logged, never thrown:
@@ -60,6 +64,12 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
   // interval per sending would spend Slack's chat.update allowance twice as fast.
   const cardInterval = interval * 5;
   const lastCardAt = new Map<string, number>();
+
+  /**
+   * Where each sending's card is, once posted: a card never moves (only a card never posted is
+   * posted, and its place recorded). At most CARD_PLACES, the least recently told forgotten first.
+   */
+  const cardPlaces = createBoundedCache<string, CardPlace>(CARD_PLACES);
 
   const outage = options.outage ?? createOutageReporter(log);
   const home = options.home;
@@ -123,28 +133,42 @@ export function createSlackNotifier(options: SlackNotifierOptions): SlackNotifie
       // The approval message shows the analysis summary: make it for the new content first.
       await options.analyzer.current(sendingId).catch((error) => log.error({ err: error, sendingId }, "analysis failed"));
     }
-    const current = updateCard ? undefined : await views.load(sendingId);
-    const { view, channel, ts } =
-      current?.slackChannel && current.slackTs
-        ? { view: current, channel: current.slackChannel, ts: current.slackTs }
-        : await upsertApprovalMessage(sendingId);
+    // A line whose card a later event of the batch updates needs only where the card is: the view
+    // (which counts every recipient by status) is read only when something below reads it.
+    const known = updateCard ? undefined : cardPlaces.get(sendingId);
+    let loaded: SendingView | undefined;
+    let place: CardPlace;
+    if (known) place = known;
+    else {
+      const current = updateCard ? undefined : await views.load(sendingId);
+      const upserted =
+        current?.slackChannel && current.slackTs
+          ? { view: current, channel: current.slackChannel, ts: current.slackTs }
+          : await upsertApprovalMessage(sendingId);
+      loaded = upserted.view;
+      place = { channel: upserted.channel, ts: upserted.ts };
+      cardPlaces.set(sendingId, place);
+    }
+    const view = async () => loaded ?? (loaded = await views.load(sendingId));
+    const { channel, ts } = place;
     let line = describeEvent(event);
     if (event.kind === "reminder") {
-      line = `:bell: ${approverMentions} *${escapeMrkdwn(view.name)}* launches ${slackDate(event.launchAt)} and still waits for approval.`;
+      line = `:bell: ${approverMentions} *${escapeMrkdwn((await view()).name)}* launches ${slackDate(event.launchAt)} and still waits for approval.`;
     } else if (event.kind === "content-changed" && event.approvalsWithdrawn > 0) {
       line = `${line} ${approverMentions} please review it again.`;
     }
     if (line) await client.chat.postMessage({ channel, thread_ts: ts, text: line, unfurl_links: false });
     if (event.kind === "rejected") {
+      const { name, requestedBy } = await view();
       await client.chat.postMessage({
-        channel: view.requestedBy,
-        text: `:no_entry: Your sending *${escapeMrkdwn(view.name)}* was rejected by ${mention(event.by)}: ${safeMrkdwn(event.reason, 2500)}`,
+        channel: requestedBy,
+        text: `:no_entry: Your sending *${escapeMrkdwn(name)}* was rejected by ${mention(event.by)}: ${safeMrkdwn(event.reason, 2500)}`,
         unfurl_links: false,
       });
     }
     // The delivery report: once delivery began (a sending cancelled before its launch has nothing to report).
     const delivering = ["started", "paused", "resumed", "auto-paused", "late-launch", "completed"].includes(event.kind);
-    if (delivering || (event.kind === "cancelled" && (view.startedAt || view.progressTs))) {
+    if (delivering || (event.kind === "cancelled" && ((await view()).startedAt || (await view()).progressTs))) {
       await upsertProgressMessage(sendingId, "progress" in event ? event.progress : pendingProgress.get(sendingId));
     }
     if (event.kind === "completed") {

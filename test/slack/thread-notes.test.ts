@@ -1,5 +1,6 @@
 import nock from "nock";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { approveSending } from "../../src/sendings/approve-sending.js";
 import { remindApprovers } from "../../src/sendings/remind-approvers.js";
 import { ActionId } from "../../src/slack/ids.js";
 import { describeEachDatabase } from "../support/databases.js";
@@ -78,5 +79,22 @@ describeEachDatabase("the sending's thread in Slack", (provider) => {
       ":pencil2: API token _token-1_ changed the name from “Spring newsletter” to “Spring newsletter, second try”.",
     );
     expect((await h.db.prisma.sending.findUniqueOrThrow({ where: { id: s.id } })).status).toBe("PENDING_APPROVAL");
+  });
+
+  it("a burst of approvals: each one's line in the thread, in order, and the card with the last count", async () => {
+    const people = Array.from({ length: 8 }, (_, i) => `UAPPR${i}`);
+    const many = await startSlackHarness(provider, { APPROVERS: people.join(","), REQUIRED_APPROVALS: "10" });
+    try {
+      const s = await givenPendingSending(many);
+      const card = await many.approvalMessage(s.id);
+      await Promise.all(people.map((userId) => approveSending(many.deps, { sendingId: s.id, userId })));
+      await settle(many, () => threadOf(many, card.ts).length === people.length);
+      const lines = threadOf(many, card.ts);
+      expect(lines.map((line) => /approved \((\d+) of 10\)/.exec(line)?.[1])).toEqual(people.map((_, i) => String(i + 1)));
+      expect(new Set(lines.map((line) => /<@(\w+)>/.exec(line)?.[1]))).toEqual(new Set(people));
+      expect(JSON.stringify(many.slack.workspace.message(APPROVALS_CHANNEL, card.ts)!.blocks)).toContain("8 of 10 approvals");
+    } finally {
+      await many.close();
+    }
   });
 });
