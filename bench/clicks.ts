@@ -401,7 +401,10 @@ if (MIX_ROUNDS > 0) {
   for (const app of ["sendgate", "bare"] as const) {
     console.log(`  ${app === "sendgate" ? "sendgate: " : "bare Bolt:"} p99 by kind: Preview ${kindP99(mixed[app], "preview")}, approval ${kindP99(mixed[app], "approval")}, \`/sendings pending\` ${kindP99(mixed[app], "command")}`);
   }
-  console.log(`  p99 ${(ms2.p99 / mb.p99).toFixed(2)}× the bare app's; Slack received ${mixOpened} of ${MIX.previews * MIX_ROUNDS} Preview modals`);
+  const mixRatio = ms2.p99 / mb.p99;
+  const mixMet = mixRatio <= GOAL_RATIO && mixOpened === MIX.previews * MIX_ROUNDS;
+  console.log(`  Slack received ${mixOpened} of ${MIX.previews * MIX_ROUNDS} Preview modals`);
+  console.log(`  goal: p99 at most ${GOAL_RATIO}× the bare app's in the mixed burst too, every modal opened: ${mixRatio.toFixed(2)}× → ${mixMet ? "ok" : "not met"}`);
 }
 const sendgateErrors = loggedErrors();
 if (sendgateErrors.size > 0) console.log(`  sendgate logged errors: ${[...sendgateErrors].map(([what, n]) => `${what} ×${n}`).join("; ")}`);
