@@ -11,7 +11,7 @@
 // file plays the three parts, chosen by BENCH_DELIVERY_MEMORY_ROLE.
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
@@ -31,7 +31,7 @@ import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestSenderStore } from "../test/support/db-paths.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? (QUICK ? 20_000 : 1_000_000));
+const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? (QUICK ? 10_000 : 1_000_000));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 /** Where memory is noted, as fractions of the list: 100k, 250k, 500k, 750k and 1M of a million. */
 const CHECKPOINTS = [0.1, 0.25, 0.5, 0.75, 1].map((fraction) => Math.round(RECIPIENTS * fraction));
@@ -211,6 +211,31 @@ interface StallReport {
   worst: Stall[];
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: the engine's main thread is profiled from before the go to BENCH_CPU_PROF_SECONDS
+ * (3) after it, where the stalls of a start-up show, into a .cpuprofile (DevTools, speedscope).
+ */
+async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return undefined;
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  let written: Promise<void> | undefined;
+  const stop = () =>
+    (written ??= (async () => {
+      const { profile } = await session.post("Profiler.stop");
+      const file = join(dir, `delivery-memory-${process.pid}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`profile of the delivery's start written to ${file}`);
+    })());
+  setTimeout(() => void stop(), Number(process.env.BENCH_CPU_PROF_SECONDS ?? 3) * 1000).unref();
+  return { stop };
+}
+
 async function runEngine() {
   const databaseUrl = process.env.DATABASE_URL as string;
   const sinkUrl = process.env.BENCH_SINK_URL as string;
@@ -276,6 +301,12 @@ async function runEngine() {
   };
   const engine = createSenderEngine({ store: counted, mailer, notifier: silentNotifier, clock: systemClock, log, settings });
 
+  // A running sendgate has answered requests through Prisma before its first delivery (start-up, the
+  // outbox, Slack): the first query of a process also warms Prisma's WASM query compiler, 150–250 ms on
+  // the main thread, once. That is the process's start, not the delivery's: it happens before the go.
+  await db.prisma.sending.count();
+  // Started before the go, so that turning the profiler on is no stall of the delivery's.
+  const profiler = await startProfiler();
   // Loaded and connected; the bench seeds the database meanwhile and says when to go.
   const { sendingId } = await new Promise<{ sendingId: string }>((resolve) => {
     process.on("message", (message: { type: string; sendingId: string }) => {
@@ -292,6 +323,7 @@ async function runEngine() {
   const report = await engine.tick();
   if (!report.delivering.includes(sendingId)) throw new Error(`the engine did not take the sending up: ${JSON.stringify(report)}`);
   await engine.idle();
+  await profiler?.stop();
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMicros() - cpuBefore;
   const stallReport = stalls.stop();

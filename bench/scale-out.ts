@@ -14,7 +14,7 @@
 // run the load average it met (os.loadavg): a speed-up short of the goal with cores to spare is the
 // engines' fault, one on a saturated machine is not.
 //
-// `npm run bench -- scale-out` (BENCH_QUICK=1: 3,000 recipients; BENCH_SCALE_LOG=info: the engines' logs on stderr).
+// `npm run bench -- scale-out` (BENCH_QUICK=1: 1,500 recipients; BENCH_SCALE_LOG=info: the engines' logs on stderr).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -34,7 +34,7 @@ import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestSenderStore } from "../test/support/db-paths.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const RECIPIENTS = Number(process.env.BENCH_SCALE_RECIPIENTS ?? (QUICK ? 3_000 : 30_000));
+const RECIPIENTS = Number(process.env.BENCH_SCALE_RECIPIENTS ?? (QUICK ? 1_500 : 30_000));
 const CONCURRENCY = Number(process.env.BENCH_SCALE_CONCURRENCY ?? 8);
 const SINK_DELAY_MS = 20;
 const ENGINES = 3;

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { compileSending, type CompiledSending } from "../mail/templates.js";
 import type { DeliveryOutcome, Mailer, OutgoingMessage } from "../mail/transport.js";
@@ -65,6 +65,12 @@ export const HANDOFFS_PER_CONNECTION = 4;
  * once half the slots wait on the write, or when no message is in hand.
  */
 const RECORD_GATHER_MS = 20;
+
+/**
+ * How long rendering a page holds the event loop before it lets it turn: a few warm messages, or the
+ * first cold one (the template compiles on its first use) of a delivery's start.
+ */
+const RENDER_SLICE_MS = 5;
 
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
 const MAX_IDLE_PASSES = 3;
@@ -160,12 +166,15 @@ export class DeliveryRun {
     try {
       // Recipients an earlier run of this engine could not give back (the database was away) are free again.
       await store.releaseRecipients(id, owner);
-      const tracker = new ProgressTracker(
-        await store.counts(id),
-        this.sending.startedAt ?? clock.now(),
-        await store.failureReasons(id, 5),
-      );
+      await nextTurn();
+      const counts = await store.counts(id);
+      const tracker = new ProgressTracker(counts, this.sending.startedAt ?? clock.now(), await store.failureReasons(id, 5));
       this.#tracker = tracker;
+      if (!this.#helping && this.sending.status === "SENDING" && this.sending.startedAt) {
+        // Taken over after a restart, a crash or another process's stop, resumed, or back for its retries: say so.
+        const left = counts.queued + counts.prepared;
+        this.#log.info({ left }, `resuming delivery of ${id} (${left.toLocaleString("en-US")} left)`);
+      }
       this.#observe(await store.readGate(id, owner, clock.now()));
       this.#reportProgress();
 
@@ -243,7 +252,7 @@ export class DeliveryRun {
       const rows = await store.claimPrepared(id, owner, clock.now(), after, page);
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
-      for (const row of rows) window.push(this.#render(compiled, row));
+      await this.#renderInto(window, compiled, rows);
     }
     if (this.sending.status === "CANCELLED") return;
     for (let after = 0; !this.#stop && !this.#cancelSeen; ) {
@@ -254,7 +263,24 @@ export class DeliveryRun {
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
       this.#tracker?.prepared(rows.length);
-      for (const row of rows) window.push(this.#render(compiled, row));
+      await this.#renderInto(window, compiled, rows);
+    }
+  }
+
+  /**
+   * Renders a claimed page into the window, letting the event loop turn every few milliseconds: a page
+   * rendered in one go (a hundred messages, the first ones with cold code) held it for tens of ms.
+   */
+  async #renderInto(window: PreparedWindow<Item>, compiled: CompiledSending, rows: readonly PendingRecipient[]) {
+    let turnAt = performance.now() + RENDER_SLICE_MS;
+    for (let index = 0; index < rows.length; index++) {
+      if (performance.now() >= turnAt) {
+        await nextTurn();
+        turnAt = performance.now() + RENDER_SLICE_MS;
+        // Stopped meanwhile: the rest stays PREPARED, given back when the run ends.
+        if (this.#stop) return;
+      }
+      window.push(this.#render(compiled, rows[index] as PendingRecipient));
     }
   }
 

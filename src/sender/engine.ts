@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Mailer } from "../mail/transport.js";
 import type { Clock, SendingEvent, SendingNotifier } from "../sendings/support/ports.js";
@@ -113,6 +113,8 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
       const leaseUntil = new Date(now.getTime() + settings.leaseSeconds * 1000);
       const claimed = await store.claim({ owner, now, leaseUntil, limit: room, skip: [...runs.keys()] });
       for (const sending of claimed) {
+        // Each step is a few statements that may run synchronously (SQLite): the event loop turns between them.
+        await nextTurn();
         try {
           if (sending.status === "SCHEDULED") {
             const lateBy = now.getTime() - sending.launchAt.getTime();
@@ -133,16 +135,13 @@ export function createSenderEngine(deps: SenderEngineDeps): SenderEngine {
             }
             void announce(sending.id, started);
             log.info({ sendingId: sending.id }, "delivery started");
+            await nextTurn();
           } else if (sending.status === "SENDING" && !sending.startedAt) {
             // Resumed after a late launch: the first delivery is its start.
             const started = await store.markStarted(sending.id, now);
             if (started) void announce(sending.id, started);
-          } else if (sending.status === "SENDING") {
-            // Taken over after a restart, a crash or another process's stop, resumed, or back for its retries: say so.
-            const counts = await store.counts(sending.id);
-            const left = counts.queued + counts.prepared;
-            log.info({ sendingId: sending.id, left }, `resuming delivery of ${sending.id} (${left.toLocaleString("en-US")} left)`);
           }
+          // A SENDING one taken over or resumed says so once its run has counted what is left: the tick counts nothing.
           if (stopping) {
             await store.releaseLease(sending.id, owner);
             continue;

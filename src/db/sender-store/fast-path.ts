@@ -1,5 +1,5 @@
 import type { SendingStatus } from "../../domain/sending-status.js";
-import type { DeliveryGate, PendingRecipient, RecipientOutcome } from "../../sender/store.js";
+import type { DeliveryGate, PendingRecipient, RecipientCounts, RecipientOutcome } from "../../sender/store.js";
 
 /**
  * The engine's per-message path (the status read before each handoff, claiming recipients in
@@ -12,7 +12,35 @@ export interface FastPath {
   claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   releaseRecipients(sendingId: string, owner: string): Promise<void>;
   record(outcomes: readonly RecipientOutcome[]): Promise<void>;
+  /*
+   * Reads over a whole list (a million rows), run at a delivery's start and end, on a cancel, and while
+   * engines share a sending: each lets the event loop turn while it reads, so delivery and the other
+   * sendings never wait on it; each is exact, read from one snapshot.
+   */
+  counts(sendingId: string): Promise<RecipientCounts>;
+  failureReasons(sendingId: string, limit: number): Promise<{ reason: string; count: number }[]>;
+  nextRetryAt(sendingId: string): Promise<Date | null>;
   close(): Promise<void>;
+}
+
+export const RECIPIENT_STATUSES = ["QUEUED", "PREPARED", "SENT", "FAILED", "CANCELLED"] as const;
+
+export const emptyCounts = (): RecipientCounts => ({ total: 0, queued: 0, prepared: 0, sent: 0, failed: 0, cancelled: 0 });
+
+/** Adds `count` recipients of `status` to the counts. */
+export function addCount(counts: RecipientCounts, status: string, count: number) {
+  const key = status.toLowerCase() as Exclude<keyof RecipientCounts, "total">;
+  if (!(key in counts)) return;
+  counts[key] += count;
+  counts.total += count;
+}
+
+/** The most frequent reasons first; a tie in the order of the reasons' text, so that the answer is stable. */
+export function topReasons(byReason: Map<string | null, number>, limit: number): { reason: string; count: number }[] {
+  return [...byReason]
+    .map(([reason, count]) => ({ reason: reason ?? "unknown", count }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
+    .slice(0, limit);
 }
 
 export type GateRow = { status: SendingStatus; cancelPrepared: string | null; holdsLease: unknown; participants: unknown } | undefined;

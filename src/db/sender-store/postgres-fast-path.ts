@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { PendingRecipient, RecipientOutcome } from "../../sender/store.js";
-import { byId, split, toGate, type FastPath, type GateRow } from "./fast-path.js";
+import type { PendingRecipient, RecipientCounts, RecipientOutcome } from "../../sender/store.js";
+import { addCount, byId, emptyCounts, split, toGate, topReasons, type FastPath, type GateRow } from "./fast-path.js";
 
 const RETURNED_COLUMNS = `r."id", r."email", r."vars", r."attempts"`;
 
@@ -146,6 +146,37 @@ export class PostgresFastPath implements FastPath {
       );
     }
     await Promise.all(statements);
+  }
+
+  // The long reads are one statement each: the server reads the list, the event loop waits for nothing.
+  async counts(sendingId: string): Promise<RecipientCounts> {
+    const rows = await this.#rows<{ status: string; n: number }>(
+      `SELECT "status", count(*)::int AS "n" FROM "Recipient" WHERE "sendingId" = $1 GROUP BY "status"`,
+      [sendingId],
+    );
+    const counts = emptyCounts();
+    for (const row of rows) addCount(counts, row.status, row.n);
+    return counts;
+  }
+
+  async failureReasons(sendingId: string, limit: number) {
+    const rows = await this.#rows<{ reason: string | null; n: number }>(
+      `SELECT "lastError" AS "reason", count(*)::int AS "n" FROM "Recipient" WHERE "sendingId" = $1 AND "status" = 'FAILED'
+       GROUP BY "lastError" ORDER BY "n" DESC, "lastError" LIMIT $2`,
+      [sendingId, limit],
+    );
+    return topReasons(new Map(rows.map((row) => [row.reason, row.n])), limit);
+  }
+
+  async nextRetryAt(sendingId: string) {
+    const [row] = await this.#rows<{ dueNow: boolean | null; next: string | null }>(
+      `SELECT bool_or("nextAttemptAt" IS NULL) AS "dueNow",
+         to_char(min("nextAttemptAt"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "next"
+       FROM "Recipient" WHERE "sendingId" = $1 AND "status" = 'QUEUED'`,
+      [sendingId],
+    );
+    if (row?.dueNow) return new Date(0);
+    return row?.next ? new Date(row.next) : null;
   }
 
   /** The pool belongs to the composition root, which ends it after the engine has stopped. */

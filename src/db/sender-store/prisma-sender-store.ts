@@ -1,8 +1,9 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type pg from "pg";
 import { isAppError } from "../../domain/errors.js";
 import type { Transition } from "../../domain/sending-status.js";
 import type { SendingEvent } from "../../sendings/support/ports.js";
-import type { ClaimedSending, RecipientCounts, SenderStore } from "../../sender/store.js";
+import type { ClaimedSending, SenderStore } from "../../sender/store.js";
 import type { Database, Prisma, Tx } from "../database.js";
 import { recordOutboxMessage } from "../outbox.js";
 import { sqliteFile } from "../provider.js";
@@ -16,14 +17,20 @@ export const ENGINE_ACTOR = "system";
 
 /**
  * The delivery engine's store. Lifecycle changes go through Prisma in one transaction with their
- * audit row. The per-message path (the status read before each handoff, claiming recipients in
+ * audit row; the event loop turns between their statements (`nextTurn`): on SQLite Prisma runs each
+ * synchronously, and a statement used for the first time is compiled first (tens of ms on the main
+ * thread), so a start's statements run together held the loop for 200–300 ms. The per-message path (the status read before each handoff, claiming recipients in
  * batches, recording outcomes) is plain SQL on the driver: through Prisma each statement cost
  * 0.3–0.8 ms of CPU here, about what handing a message to SMTP costs.
  *
  * On PostgreSQL several processes share a sending (row locks let each claim a batch of its own); on
  * SQLite, one file with one writer at a time, a sending stays with the engine holding its lease.
  */
-export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool } = {}): SenderStore & { close(): Promise<void> } {
+export function createPrismaSenderStore(
+  db: Database,
+  /** `readChunk`: rows one statement of a long read goes through on SQLite (tests make it small). */
+  options: { pool?: pg.Pool; readChunk?: number } = {},
+): SenderStore & { close(): Promise<void> } {
   const prisma = db.prisma;
   let fast: FastPath;
   let postgres: PostgresFastPath | undefined;
@@ -31,7 +38,7 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     if (!options.pool) throw new Error("The delivery engine on PostgreSQL needs a pool of its own for its per-message path.");
     fast = postgres = new PostgresFastPath(options.pool);
   } else {
-    fast = new SqliteFastPath(sqliteFile(db.url));
+    fast = new SqliteFastPath(sqliteFile(db.url), { readChunk: options.readChunk });
   }
 
   /**
@@ -50,8 +57,12 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     try {
       return await prisma.$transaction(async (tx) => {
         await applyTransition(tx, sendingId, name, { actor: ENGINE_ACTOR, ...audit }, data, { participant: owner });
+        await nextTurn();
         const event = await eventOf(tx);
-        if (event) await recordOutboxMessage(tx, sendingId, event);
+        if (event) {
+          await nextTurn();
+          await recordOutboxMessage(tx, sendingId, event);
+        }
         return event;
       });
     } catch (error) {
@@ -112,6 +123,7 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
       });
       const claimed: ClaimedSending[] = [];
       for (const candidate of candidates) {
+        await nextTurn();
         // Compare-and-set: of several engines reading the same candidate, one update matches.
         const { count } = await prisma.sending.updateMany({
           where: { id: candidate.id, status: candidate.status, ...leaseFree },
@@ -237,32 +249,9 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
     releaseRecipients: (sendingId, owner) => fast.releaseRecipients(sendingId, owner),
     record: (outcomes) => (outcomes.length === 0 ? Promise.resolve() : fast.record(outcomes)),
 
-    counts: (sendingId) => countRecipients(prisma, sendingId),
-
-    async nextRetryAt(sendingId) {
-      const never = await prisma.recipient.findFirst({
-        where: { sendingId, status: "QUEUED", nextAttemptAt: null },
-        select: { id: true },
-      });
-      if (never) return new Date(0);
-      const next = await prisma.recipient.findFirst({
-        where: { sendingId, status: "QUEUED" },
-        orderBy: { nextAttemptAt: "asc" },
-        select: { nextAttemptAt: true },
-      });
-      return next?.nextAttemptAt ?? null;
-    },
-
-    async failureReasons(sendingId, limit) {
-      const groups = await prisma.recipient.groupBy({
-        by: ["lastError"],
-        where: { sendingId, status: "FAILED" },
-        _count: { _all: true },
-        orderBy: { _count: { lastError: "desc" } },
-        take: limit,
-      });
-      return groups.map((group) => ({ reason: group.lastError ?? "unknown", count: group._count._all }));
-    },
+    counts: (sendingId) => fast.counts(sendingId),
+    nextRetryAt: (sendingId) => fast.nextRetryAt(sendingId),
+    failureReasons: (sendingId, limit) => fast.failureReasons(sendingId, limit),
 
     close: () => fast.close(),
   };
@@ -272,15 +261,3 @@ export function createPrismaSenderStore(db: Database, options: { pool?: pg.Pool 
 class CalledOff extends Error {}
 
 type ClaimableRow = Omit<ClaimedSending, "content"> & ClaimedSending["content"];
-
-/** How many recipients of a sending are in each state. */
-export async function countRecipients(prisma: Prisma, sendingId: string): Promise<RecipientCounts> {
-  const groups = await prisma.recipient.groupBy({ by: ["status"], where: { sendingId }, _count: { _all: true } });
-  const counts: RecipientCounts = { total: 0, queued: 0, prepared: 0, sent: 0, failed: 0, cancelled: 0 };
-  for (const group of groups) {
-    const key = group.status.toLowerCase() as Exclude<keyof RecipientCounts, "total">;
-    counts[key] = group._count._all;
-    counts.total += group._count._all;
-  }
-  return counts;
-}
