@@ -179,13 +179,16 @@ describe("SMTP faults", () => {
     });
   });
 
+  /** The socket timeout for the hanging server, shorter than the default 60 s so the case takes seconds. */
+  const SOCKET_TIMEOUT_SECONDS = 10;
+
   it("a server that takes a message and never answers: the connection times out, the message is retried with its Message-ID, the rest goes on meanwhile", async () => {
     let hungAt = 0;
     const { id, status, rows, durationMs, figures } = await deliver(40, ({ count }) => {
       if (count !== 5) return accept;
       hungAt = Date.now();
       return { kind: "hang" };
-    });
+    }, { SMTP_SOCKET_TIMEOUT_SECONDS: String(SOCKET_TIMEOUT_SECONDS) });
     const hung = sink.copies.find((copy) => copy.outcome === "unanswered")!;
     expect(hung).toBeDefined();
     expect(status).toBe("COMPLETED");
@@ -211,7 +214,7 @@ describe("SMTP faults", () => {
       messageIdsKept: figures.messageIdsKept,
       recoveryMs: [recovered],
       notes:
-        "the server read one message in full and never answered: the client's socket timeout (60 s, fixed in src/mail/transport.ts, not configurable) ended it, " +
+        `the server read one message in full and never answered: the client's socket timeout (SMTP_SOCKET_TIMEOUT_SECONDS, ${SOCKET_TIMEOUT_SECONDS} s here, 60 by default) ended it, ` +
         "the message was retried with the same Message-ID and accepted; a receiving system that had kept the unanswered copy would show it twice; the other 39 went out meanwhile",
       durationMs,
     });
