@@ -437,7 +437,10 @@ function report(one: Round, three: Round, paused: PauseRound, load: number[]) {
       `resumed to the end: ${paused.completed ? "every recipient once" : "NOT every recipient"}, received twice: ${paused.twice}`,
   );
   const twice = one.twice + three.twice + paused.twice;
-  console.log(`goal: ${ENGINES} engine processes ≥ ${TARGET_SPEEDUP}× one: ${speedup.toFixed(2)}× ${speedup >= TARGET_SPEEDUP ? "ok" : "not met"}`);
+  // A quick run lasts a few seconds, of which the helpers' admission (a tick or two) is a large part: its
+  // speed-up says the path works, not what scale-out gives.
+  const speedupVerdict = QUICK ? "not judged in quick mode (a few seconds, mostly the helpers' admission)" : speedup >= TARGET_SPEEDUP ? "ok" : "not met";
+  console.log(`goal: ${ENGINES} engine processes ≥ ${TARGET_SPEEDUP}× one: ${speedup.toFixed(2)}× ${speedupVerdict}`);
   console.log(`goal: messages received twice by the sink = 0: ${twice} ${twice === 0 ? "ok" : "not met"}`);
   console.log(`goal: Pause honoured by all ${ENGINES} (≤ ${paused.inHand} after it): ${paused.afterPause} ${paused.afterPause <= paused.inHand && paused.recordsMatch ? "ok" : "not met"}`);
 }
