@@ -6,8 +6,9 @@ import { dkimVerify } from "mailauth/lib/dkim/verify.js";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { createMailer, type OutgoingMessage } from "../../src/mail/transport.js";
+import { createMailer } from "../../src/mail/transport.js";
 import { startSmtpSink, type SmtpSink } from "../sender/support/smtp-sink.js";
+import { messageToAnn } from "./support/messages.js";
 
 const log = pino({ level: "silent" });
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -16,14 +17,7 @@ const PRIVATE_PEM = privateKey.export({ type: "pkcs8", format: "pem" }).toString
 const PUBLIC_RECORD = `v=DKIM1; k=rsa; p=${publicKey.export({ type: "spki", format: "der" }).toString("base64")}`;
 
 const slack = { SLACK_BOT_TOKEN: "xoxb-1-2-3", SLACK_SIGNING_SECRET: "secret", SLACK_APPROVALS_CHANNEL: "C0APPROVALS", APPROVERS: "U0AAA" };
-const message: OutgoingMessage = {
-  from: { name: "Acme", address: "news@acme.test" },
-  to: "ann@example.com",
-  subject: "Hello Ann",
-  html: "<p>Hello Ann</p>",
-  text: "Hello Ann",
-  messageId: "<snd_abc.r1@acme.test>",
-};
+const message = messageToAnn();
 
 /** A resolver that answers the test's own DNS: only the published key exists. */
 const resolver = async (name: string, type: string) => {

@@ -2,8 +2,9 @@ import net, { type AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createMailer, type Mailer, type OutgoingMessage } from "../../src/mail/transport.js";
+import { createMailer, type Mailer } from "../../src/mail/transport.js";
 import { startSmtpSink, type SmtpSink } from "../sender/support/smtp-sink.js";
+import { messageToAnn } from "./support/messages.js";
 
 /** Short waits read as an operator would set them; the defaults (30 s, 30 s, 60 s) would outlast the test. */
 const timeouts = loadConfig({
@@ -17,14 +18,7 @@ const timeouts = loadConfig({
   SMTP_SOCKET_TIMEOUT_SECONDS: "0.5",
 }).mail.timeouts;
 
-const message: OutgoingMessage = {
-  from: { name: "Acme", address: "news@acme.test" },
-  to: "ann@example.com",
-  subject: "Hello Ann",
-  html: "<p>Hello Ann</p>",
-  text: "Hello Ann",
-  messageId: "<snd_t.r1@acme.test>",
-};
+const message = messageToAnn({ messageId: "<snd_t.r1@acme.test>" });
 
 /** A raw TCP server that says only what it is told to, then never another word. */
 async function startSilentServer(greeting: string | undefined) {

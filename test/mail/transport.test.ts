@@ -4,20 +4,15 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { classifySmtpError, createMailer, type OutgoingMessage } from "../../src/mail/transport.js";
+import { classifySmtpError, createMailer } from "../../src/mail/transport.js";
 import { startSmtpSink, type SmtpSink } from "../sender/support/smtp-sink.js";
+import { messageToAnn } from "./support/messages.js";
 
 const log = pino({ level: "silent" });
-const message: OutgoingMessage = {
-  from: { name: "Acme", address: "news@acme.test" },
-  to: "ann@example.com",
+const message = messageToAnn({
   replyTo: "help@acme.test",
-  subject: "Hello Ann",
-  html: "<p>Hello Ann</p>",
-  text: "Hello Ann",
-  messageId: "<snd_abc.r1@acme.test>",
   headers: { "List-Unsubscribe": "<https://acme.test/u/1>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
-};
+});
 
 describe("classifying SMTP failures", () => {
   it("treats 4xx replies and lost connections as temporary, 5xx replies as permanent", () => {
