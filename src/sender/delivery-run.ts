@@ -46,9 +46,6 @@ type Stop = Exclude<RunEnd, "completed" | "waiting">;
 
 interface Item {
   recipient: PendingRecipient;
-  message?: OutgoingMessage;
-  /** Set when this recipient's message could not be rendered. */
-  renderError?: string;
   /** Set once its outcome is queued: resolves when it is written. */
   written?: Promise<void>;
 }
@@ -66,12 +63,6 @@ export const HANDOFFS_PER_CONNECTION = 4;
  */
 const RECORD_GATHER_MS = 20;
 
-/**
- * How long rendering a page holds the event loop before it lets it turn: a few warm messages, or the
- * first cold one (the template compiles on its first use) of a delivery's start.
- */
-const RENDER_SLICE_MS = 5;
-
 /** Passes in a row that delivered nothing while work seemed left: something else holds it, give up for this tick. */
 const MAX_IDLE_PASSES = 3;
 
@@ -83,8 +74,8 @@ const ADMIT_EVERY_MS = 250;
 /**
  * Delivers one sending, as its lease holder or as a helper, until it is done, paused, cancelled or
  * the engine stops. Recipients are claimed by id in batches (marked PREPARED and held by this
- * engine); a bounded window of them is rendered ahead of the workers; each worker re-reads the
- * sending's status right before handing a message to SMTP.
+ * engine); a bounded window of them waits for the workers; each worker renders a recipient's message
+ * when it takes it, and re-reads the sending's status right before handing it to SMTP.
  *
  * Shared by several engines (PostgreSQL), each claims batches of its own, so a recipient is handed
  * over by one engine only; every engine reads the status before each handoff, so Pause and Cancel
@@ -220,9 +211,9 @@ export class DeliveryRun {
   async #pass(compiled: CompiledSending) {
     const window = new PreparedWindow<Item>(this.deps.settings.prepareWindow);
     this.#window = window;
-    const workers = Array.from({ length: this.#workerCount() }, () => this.#work(window));
+    const workers = Array.from({ length: this.#workerCount() }, () => this.#work(window, compiled));
     try {
-      await this.#produce(window, compiled);
+      await this.#produce(window);
     } catch (error) {
       this.#log.error({ err: error }, "preparing recipients failed");
       this.requestStop("failed", (error as Error).message);
@@ -241,7 +232,7 @@ export class DeliveryRun {
     return Math.max(1, Math.min(500, Math.ceil(this.deps.settings.prepareWindow / 2)));
   }
 
-  async #produce(window: PreparedWindow<Item>, compiled: CompiledSending) {
+  async #produce(window: PreparedWindow<Item>) {
     const { store, clock, owner } = this.deps;
     const id = this.sendingId;
     const page = this.#pageSize();
@@ -252,7 +243,7 @@ export class DeliveryRun {
       const rows = await store.claimPrepared(id, owner, clock.now(), after, page);
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
-      await this.#renderInto(window, compiled, rows);
+      for (const recipient of rows) window.push({ recipient });
     }
     if (this.sending.status === "CANCELLED") return;
     for (let after = 0; !this.#stop && !this.#cancelSeen; ) {
@@ -263,24 +254,7 @@ export class DeliveryRun {
       if (rows.length === 0) break;
       after = (rows.at(-1) as PendingRecipient).id;
       this.#tracker?.prepared(rows.length);
-      await this.#renderInto(window, compiled, rows);
-    }
-  }
-
-  /**
-   * Renders a claimed page into the window, letting the event loop turn every few milliseconds: a page
-   * rendered in one go (a hundred messages, the first ones with cold code) held it for tens of ms.
-   */
-  async #renderInto(window: PreparedWindow<Item>, compiled: CompiledSending, rows: readonly PendingRecipient[]) {
-    let turnAt = performance.now() + RENDER_SLICE_MS;
-    for (let index = 0; index < rows.length; index++) {
-      if (performance.now() >= turnAt) {
-        await nextTurn();
-        turnAt = performance.now() + RENDER_SLICE_MS;
-        // Stopped meanwhile: the rest stays PREPARED, given back when the run ends.
-        if (this.#stop) return;
-      }
-      window.push(this.#render(compiled, rows[index] as PendingRecipient));
+      for (const recipient of rows) window.push({ recipient });
     }
   }
 
@@ -297,17 +271,17 @@ export class DeliveryRun {
     }
   }
 
-  #render(compiled: CompiledSending, recipient: PendingRecipient): Item {
+  /** The recipient's message, or why it could not be rendered. */
+  #render(compiled: CompiledSending, recipient: PendingRecipient): { message: OutgoingMessage } | { renderError: string } {
     try {
       const { sendingId, sending, deps } = this;
-      const message = personalize({ compiled, sendingId, content: sending.content, recipient, unsubscribeUrl: deps.settings.unsubscribeUrl });
-      return { recipient, message };
+      return { message: personalize({ compiled, sendingId, content: sending.content, recipient, unsubscribeUrl: deps.settings.unsubscribeUrl }) };
     } catch (error) {
-      return { recipient, renderError: `Rendering failed: ${(error as Error).message.split("\n")[0]}` };
+      return { renderError: `Rendering failed: ${(error as Error).message.split("\n")[0]}` };
     }
   }
 
-  async #work(window: PreparedWindow<Item>) {
+  async #work(window: PreparedWindow<Item>, compiled: CompiledSending) {
     for (;;) {
       if (this.#stop) return;
       const item = await window.take();
@@ -322,14 +296,17 @@ export class DeliveryRun {
           this.requestStop("failed", "delivery outcomes could not be written");
           return;
         }
-        if (!item.message) {
-          this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: item.renderError ?? "", response: "" });
+        // Rendered now, with its slot: a message lives from here to its handoff, not while the window
+        // fills (GC: a window of rendered messages was copied at every young collection, then promoted).
+        const rendered = this.#render(compiled, item.recipient);
+        if ("renderError" in rendered) {
+          this.#record(item, { recipientId: item.recipient.id, kind: "failed", reason: rendered.renderError, response: "" });
           continue;
         }
         await this.deps.pacer.turn();
         await this.#pace.turn();
         if (this.#stop || !(await this.#mayHandOff())) return;
-        const outcome = await this.deps.mailer.send(item.message).catch((error: Error) => ({
+        const outcome = await this.deps.mailer.send(rendered.message).catch((error: Error) => ({
           accepted: false as const,
           temporary: true,
           reason: `Mailer error: ${error.message}`,

@@ -1,6 +1,7 @@
 /**
- * The recipients rendered and marked PREPARED ahead of delivery, waiting for a worker. Bounded:
- * the producer waits for room, so memory holds at most `capacity` messages whatever the list size.
+ * The recipients claimed and marked PREPARED ahead of delivery, waiting for a worker (which renders
+ * its message). Bounded: the producer waits for room, so memory holds at most `capacity` of them
+ * whatever the list size.
  */
 export class PreparedWindow<T> {
   readonly #items: T[] = [];
