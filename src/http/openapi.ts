@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { ErrorCode } from "../domain/errors.js";
 import { analysisSummaryJson, sendingStateJson } from "../sendings/support/sending-representation.js";
+import { WEBHOOK_EVENTS } from "../webhooks/webhook-schemas.js";
 import type { TokenKind } from "./auth.js";
 import { appErrorStatus, errorBodySchema } from "./errors.js";
 import type { NamedSchema, OperationDoc, Route } from "./router.js";
@@ -56,6 +57,7 @@ const TAGS = [
   { name: "Intake", description: "For the system that hands sendings in (API_TOKENS)." },
   { name: "Operator", description: "Steering deliveries when Slack cannot be used (OPERATOR_TOKENS)." },
   { name: "Service", description: "Health, metrics and this document; no token." },
+  { name: "Webhooks", description: "What sendgate posts to each of WEBHOOK_URLS when a sending changes (Standard Webhooks requests)." },
 ];
 
 /** Schemas that several others use: named once, referred to everywhere. */
@@ -86,6 +88,11 @@ export function createOpenApiDocument(routes: readonly Route[], version = packag
     paths[path][route.method.toLowerCase()] = operation(route, schemas);
   }
 
+  const webhooks: Json = {};
+  for (const { type, summary, description, schema } of WEBHOOK_EVENTS) {
+    webhooks[type] = { post: webhookOperation(type, summary, description, schemas.ref("output", { name: webhookSchemaName(type), schema })) };
+  }
+
   return {
     openapi: "3.1.0",
     info: {
@@ -98,6 +105,7 @@ export function createOpenApiDocument(routes: readonly Route[], version = packag
     servers: [{ url: "/" }],
     tags: TAGS,
     paths,
+    webhooks,
     components: {
       schemas: schemas.emit(),
       securitySchemes: Object.fromEntries(
@@ -155,6 +163,51 @@ function operation(route: Route & { doc: OperationDoc }, schemas: SchemaSet): Js
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(doc.body ? { requestBody: requestBody(doc.body, schemas) } : {}),
     responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
+  };
+}
+
+/** `sending.approval_added` → `SendingApprovalAddedEvent`. */
+const webhookSchemaName = (type: string) => `${type.split(/[._]/).map((word) => word[0]!.toUpperCase() + word.slice(1)).join("")}Event`;
+
+/** The headers of every webhook request (see src/webhooks/signature.ts). */
+const WEBHOOK_HEADERS = [
+  {
+    name: "webhook-id",
+    description: "The event's id: the same on every retry of one event, to every endpoint. Drop an event whose id you already have.",
+    schema: { type: "string" },
+  },
+  {
+    name: "webhook-timestamp",
+    description: "When this attempt was signed, in seconds since the Unix epoch; refuse old ones (the Standard Webhooks libraries allow 5 minutes).",
+    schema: { type: "string", pattern: "^[0-9]+$" },
+  },
+  {
+    name: "webhook-signature",
+    description:
+      "`v1,` and the base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the key of a WEBHOOK_SECRET (`whsec_` and base64). " +
+      "With several secrets, one signature each, space-separated, so a secret rotates without a gap. Verify with a Standard Webhooks library.",
+    schema: { type: "string", pattern: "^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$" },
+  },
+].map((header) => ({ ...header, in: "header", required: true }));
+
+function webhookOperation(type: string, summary: string, description: string, schema: Json): Json {
+  return {
+    operationId: type,
+    summary,
+    description:
+      `${description} Posted to each of WEBHOOK_URLS, a sending's events to one URL in the order they happened; ` +
+      "written in the transaction of the change, so none is lost across a crash or a restart.",
+    tags: ["Webhooks"],
+    parameters: WEBHOOK_HEADERS,
+    requestBody: { required: true, content: { "application/json": { schema } } },
+    responses: {
+      "2XX": { description: "Taken: the event is not sent again." },
+      "410": { description: "Gone: this URL gets no more events, across restarts, until WEBHOOK_URLS changes." },
+      default: {
+        description:
+          "Anything else, or no answer within 15 s: tried again after 5 s, 10 s, 20 s… up to an hour apart; after 24 hours of retries the event is marked failed and the next one goes.",
+      },
+    },
   };
 }
 

@@ -1,29 +1,13 @@
 import type { SendingEvent } from "../sendings/support/ports.js";
+import type { WebhookData, WebhookEventType, WebhookPayload } from "./webhook-schemas.js";
 
-/**
- * What the system that handed a sending in is told about it: the Standard Webhooks payload shape,
- * `{ type, timestamp, data }`, with `data.sendingId` always set. One type a change of the sending;
- * Slack-only notes (approval reminders) are not webhook events.
+export type { WebhookEventType, WebhookPayload } from "./webhook-schemas.js";
+
+/*
+ * What the system that handed a sending in is told about it: one event type a change of the sending
+ * (the schemas, in webhook-schemas.ts, are what the OpenAPI document shows); Slack-only notes
+ * (approval reminders) are not webhook events.
  */
-export type WebhookEventType =
-  | "sending.created"
-  | "sending.approval_added"
-  | "sending.approved"
-  | "sending.rejected"
-  | "sending.rescheduled"
-  | "sending.content_changed"
-  | "sending.started"
-  | "sending.paused"
-  | "sending.resumed"
-  | "sending.cancelled"
-  | "sending.completed";
-
-export interface WebhookPayload {
-  type: WebhookEventType;
-  /** When the change was recorded (ISO 8601). */
-  timestamp: string;
-  data: { sendingId: string } & Record<string, unknown>;
-}
 
 /** Whether an event is owed to webhook endpoints at all. */
 export function isWebhookEvent(event: SendingEvent): boolean {
@@ -35,14 +19,11 @@ const by = (actor: string) => ({ by: actor });
 
 /** The payload for one recorded event; undefined for events that are not webhook events. */
 export function webhookPayloadOf(sendingId: string, event: SendingEvent, recordedAt: Date): WebhookPayload | undefined {
-  const payload = (type: WebhookEventType, data: Record<string, unknown> = {}): WebhookPayload => ({
-    type,
-    timestamp: recordedAt.toISOString(),
-    data: { sendingId, ...data },
-  });
+  const payload = <T extends WebhookEventType>(type: T, data: WebhookData<T>): WebhookPayload =>
+    ({ type, timestamp: recordedAt.toISOString(), data: { sendingId, ...data } }) as WebhookPayload;
   switch (event.kind) {
     case "created":
-      return payload("sending.created");
+      return payload("sending.created", {});
     case "approved": {
       const data = { ...by(event.by), approvals: event.approvals, required: event.required };
       return event.scheduled ? payload("sending.approved", data) : payload("sending.approval_added", data);

@@ -13,6 +13,7 @@ import { previewRoutes } from "../../src/http/preview-routes.js";
 import type { Route } from "../../src/http/router.js";
 import { createHttpServer, OPENAPI_PATH, serverRoutes } from "../../src/http/server.js";
 import { createPlayground } from "../../src/playground/playground.js";
+import { webhookPayloadOf } from "../../src/webhooks/webhook-event.js";
 import { givenSending } from "../sender/support/fixtures.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { API_TOKEN, ndjson, sendingJson, startHttpHarness, testConfig, type HttpHarness } from "../support/http-harness.js";
@@ -204,6 +205,43 @@ describeEachDatabase("the OpenAPI document", (provider) => {
         expect(response.status, operation).not.toBe(405);
         expect(response.body?.message ?? "", operation).not.toMatch(/^No route/);
       }
+    });
+
+    it("describes every webhook event: its body, the Standard Webhooks headers and what each answer does", () => {
+      // The README's table of events, in its order.
+      const types = [...README.matchAll(/^\| `(sending\.[a-z_]+)` \|/gm)].map(([, type]) => type!);
+      expect(types).toHaveLength(11);
+      expect(Object.keys(api.doc.webhooks).sort()).toEqual([...types].sort());
+      for (const type of types) {
+        const post = api.doc.webhooks[type].post;
+        expect(post.tags, type).toEqual(["Webhooks"]);
+        expect(post.parameters.map((p: Json) => [p.name, p.in, p.required]), type).toEqual([
+          ["webhook-id", "header", true],
+          ["webhook-timestamp", "header", true],
+          ["webhook-signature", "header", true],
+        ]);
+        expect(Object.keys(post.responses).sort(), type).toEqual(["2XX", "410", "default"]);
+        const body = api.referenced(post.requestBody.content["application/json"].schema);
+        expect(body({ type, timestamp: "2026-11-28T09:12:03.511Z", data: {} }), `${type}: data without sendingId`).toBe(false);
+      }
+      // A signature header as sendgate writes it during a rotation, two secrets.
+      const signature = api.compile(api.doc.webhooks["sending.created"].post.parameters[2].schema);
+      expect(signature("v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4= v1,Tk1QvS0+Z2s=")).toBe(true);
+      expect(signature("v1,")).toBe(false);
+    });
+
+    it("documents the bodies sendgate builds for events the webhook tests cannot provoke cheaply (pauses it makes itself), and refuses a wrong one", () => {
+      const at = new Date("2026-11-28T09:12:03.511Z");
+      const validate = (payload: Json) => api.referenced(api.doc.webhooks[payload.type].post.requestBody.content["application/json"].schema)(payload);
+      const autoPaused = webhookPayloadOf("snd_abc", { kind: "auto-paused", reason: "10 refusals in a row: 550 mailbox unavailable" }, at)!;
+      const lateLaunch = webhookPayloadOf("snd_abc", { kind: "late-launch", launchAt: new Date("2026-11-27T09:00:00Z") }, at)!;
+      const pausedNoReason = webhookPayloadOf("snd_abc", { kind: "paused", by: "U0123ABCD" }, at)!;
+      for (const payload of [autoPaused, lateLaunch, pausedNoReason]) expect(validate(payload), JSON.stringify(payload)).toBe(true);
+      expect(autoPaused.data).toMatchObject({ by: "sendgate", automatic: true });
+      expect(pausedNoReason.data).toMatchObject({ automatic: false, reason: null });
+      expect(validate({ ...autoPaused, data: { ...autoPaused.data, automatic: "yes" } })).toBe(false);
+      expect(validate({ ...autoPaused, data: { ...autoPaused.data, extra: 1 } })).toBe(false);
+      expect(validate({ ...autoPaused, timestamp: "yesterday" })).toBe(false);
     });
 
     it("accepts every example request of the README: bodies against the route's request schema, NDJSON line by line", () => {

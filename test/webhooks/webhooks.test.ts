@@ -2,10 +2,16 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Webhook } from "standardwebhooks";
 import { loadConfig, ConfigError } from "../../src/config.js";
 import { approveSending } from "../../src/sendings/approve-sending.js";
+import { cancelSending } from "../../src/sendings/cancel-sending.js";
+import { pauseSending } from "../../src/sendings/pause-sending.js";
+import { rejectSending } from "../../src/sendings/reject-sending.js";
 import { rescheduleSending } from "../../src/sendings/reschedule-sending.js";
+import { resumeSending } from "../../src/sendings/resume-sending.js";
+import { updateSending } from "../../src/sendings/update-sending.js";
 import { silentNotifier } from "../../src/sendings/support/ports.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { givenPendingSending, NOW, startSlackHarness, type SlackHarness } from "../support/slack-harness.js";
+import { webhookDocumentation } from "../support/webhook-documentation.js";
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../support/webhook-receiver.js";
 
 const SECRET_OLD = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
@@ -34,6 +40,8 @@ async function until(h: SlackHarness, condition: () => boolean | Promise<boolean
 const typesOf = (receiver: WebhookReceiver) => receiver.accepted().map((event) => event.type);
 const later = (ms: number) => new Date(NOW.getTime() + ms);
 
+const documented = webhookDocumentation();
+
 describeEachDatabase("webhook events", (provider) => {
   let receiver: WebhookReceiver;
   let h: SlackHarness;
@@ -46,6 +54,11 @@ describeEachDatabase("webhook events", (provider) => {
   afterEach(async () => {
     await h?.close();
     await receiver.close();
+    // Every body a test's receiver got is what the OpenAPI document says that event's body is.
+    for (const request of receiver.received) {
+      const payload = JSON.parse(request.body) as { type: string };
+      expect(documented.problemsOf(payload), `${payload.type}: ${request.body}`).toBeUndefined();
+    }
   });
 
   it("each change of a sending reaches the endpoint in order, signed with every configured secret", async () => {
@@ -86,6 +99,41 @@ describeEachDatabase("webhook events", (provider) => {
     expect(completed!.data).toEqual({ sendingId: s.id, total: 3, sent: 3, failed: 0, cancelled: 0 });
     // One id an event, so a receiver can drop what it already has.
     expect(new Set(receiver.received.map((r) => r.headers["webhook-id"])).size).toBe(6);
+  });
+
+  it("rejections, content changes, pauses, resumes and cancellations reach the endpoint with who, why and what became of the prepared messages", async () => {
+    await start();
+    const rejected = await givenPendingSending(h);
+    await rejectSending(h.deps, { sendingId: rejected.id, userId: "UAPPROVER1", reason: "Wrong list" });
+    const changed = await givenPendingSending(h);
+    await approveSending(h.deps, { sendingId: changed.id, userId: "UAPPROVER1", contentHash: changed.contentHash });
+    await updateSending(h.deps, { sendingId: changed.id, change: { subject: "Hello again {{firstName}}" }, tokenName: "crm" });
+    const steered = await givenPendingSending(h);
+    // Delivering, as the engine leaves a sending it has started: pause and resume act on deliveries only.
+    await h.deps.db.prisma.sending.update({ where: { id: steered.id }, data: { status: "SENDING" } });
+    await pauseSending(h.deps, { sendingId: steered.id, actor: "operator:oncall", reason: "Slack is down, checking the list" });
+    await resumeSending(h.deps, { sendingId: steered.id, actor: "UAPPROVER2" });
+    await cancelSending(h.deps, { sendingId: steered.id, actor: "UAPPROVER2", reason: "Sent by mistake", prepared: "drop" });
+    await until(h, () => receiver.accepted().length === 9, "nine events delivered");
+
+    const of = (id: string) => receiver.accepted().filter((event) => event.data.sendingId === id);
+    expect(of(rejected.id).map((event) => [event.type, event.data])).toEqual([
+      ["sending.created", { sendingId: rejected.id }],
+      ["sending.rejected", { sendingId: rejected.id, by: "UAPPROVER1", reason: "Wrong list" }],
+    ]);
+    expect(of(changed.id).map((event) => [event.type, event.data])).toEqual([
+      ["sending.created", { sendingId: changed.id }],
+      ["sending.approved", { sendingId: changed.id, by: "UAPPROVER1", approvals: 1, required: 1 }],
+      ["sending.content_changed", { sendingId: changed.id, by: "api:crm", changed: ["subject"], approvalsWithdrawn: 1 }],
+    ]);
+    expect(of(steered.id).map((event) => [event.type, event.data])).toEqual([
+      ["sending.created", { sendingId: steered.id }],
+      ["sending.paused", { sendingId: steered.id, by: "operator:oncall", automatic: false, reason: "Slack is down, checking the list" }],
+      ["sending.resumed", { sendingId: steered.id, by: "UAPPROVER2" }],
+      ["sending.cancelled", { sendingId: steered.id, by: "UAPPROVER2", reason: "Sent by mistake", prepared: "none", preparedCount: 0 }],
+    ]);
+    // Between them, this test and the first one see every event type the document describes.
+    expect(documented.types).toHaveLength(11);
   });
 
   it("a failing endpoint is retried with backoff under the same id, and later events wait for it", async () => {
