@@ -44,7 +44,7 @@ export interface AtomicAppend<B, A, T> {
   step: NamedPublishStep<B, A, T>;
   /** The data of the step's `before`. */
   before?: B;
-  /** Writes the rows, in batches of at most BULK_BATCH_SIZE. */
+  /** Writes the rows, in batches of at most BULK_BATCH_SIZE rows and BULK_BATCH_CHARACTERS. */
   fill(sink: RecipientSink): Promise<void>;
   /** The data of the step's `after`, asked for once fill() is done: it may depend on the rows (how many were read). */
   after(): A;
@@ -52,6 +52,17 @@ export interface AtomicAppend<B, A, T> {
 
 /** Rows a caller collects before calling write(): the memory an upload holds does not grow beyond it. */
 export const BULK_BATCH_SIZE = 5_000;
+
+/**
+ * Characters of row text (addresses and variables) a batch holds at most, whatever its number of
+ * rows: 5,000 rows of 16 KB variables would be 80 MB of strings, held twice over while one batch is
+ * written and the next read, and once more in the upload thread. Ordinary rows (a few hundred
+ * characters) fill BULK_BATCH_SIZE first.
+ */
+export const BULK_BATCH_CHARACTERS = 8 * 1024 * 1024;
+
+/** What a row weighs against BULK_BATCH_CHARACTERS. */
+export const rowCharacters = (row: RecipientRow) => row.email.length + row.vars.length;
 
 /** An upload over a slow link may take long; the request timeout of the HTTP server bounds it too. */
 const UPLOAD_TRANSACTION = { timeout: 30 * 60_000, maxWait: 60_000 };
@@ -89,14 +100,20 @@ export function createRecipientBulk(db: Database, options: { pool?: pg.Pool } = 
  */
 async function appendOnSqlite<B, A, T>(db: Database, thread: SqliteUploadThread, work: AtomicAppend<B, A, T>, now: Date): Promise<T> {
   let held: RecipientRow[] = [];
+  let heldCharacters = 0;
   let uploadId: string | undefined;
   try {
     await work.fill({
       async write(rows) {
         if (rows.length === 0) return;
-        if (uploadId === undefined && held.length + rows.length <= BULK_BATCH_SIZE) {
-          held.push(...rows);
-          return;
+        if (uploadId === undefined) {
+          let characters = heldCharacters;
+          for (const row of rows) characters += rowCharacters(row);
+          if (held.length + rows.length <= BULK_BATCH_SIZE && characters <= BULK_BATCH_CHARACTERS) {
+            held.push(...rows);
+            heldCharacters = characters;
+            return;
+          }
         }
         if (uploadId === undefined) {
           uploadId = `upl_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`;

@@ -1,4 +1,4 @@
-import { BULK_BATCH_SIZE, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
+import { BULK_BATCH_CHARACTERS, BULK_BATCH_SIZE, rowCharacters, type RecipientRow, type RecipientSink } from "../db/recipient-bulk.js";
 import { AppError } from "../domain/errors.js";
 import { editable, type SendingStatus } from "../domain/sending-status.js";
 import { API_ACTOR, apiActor, notEditableIn } from "./support/content-change.js";
@@ -50,7 +50,7 @@ const nextTurnOfTheEventLoop = () => new Promise<void>((resolve) => setImmediate
 /**
  * Appends recipients from a stream of NDJSON lines, all or nothing: one invalid line refuses the
  * whole upload and nothing is written. Memory stays flat whatever the list size: lines are written
- * in fixed-size batches as they arrive and become visible together (see RecipientBulk).
+ * in batches of bounded size as they arrive and become visible together (see RecipientBulk).
  */
 export async function appendRecipients(deps: IntakeDeps, input: AppendInput): Promise<AppendResult> {
   const { db, clock, log } = deps;
@@ -122,6 +122,7 @@ async function writeLines(lines: AsyncIterable<readonly string[]>, sink: Recipie
     let invalidCount = 0;
     let received = 0;
     let batch: RecipientRow[] = [];
+    let batchCharacters = 0;
     let lineNumber = 0;
     let sliceStartedAt = performance.now();
     for await (const chunk of lines) {
@@ -144,9 +145,11 @@ async function writeLines(lines: AsyncIterable<readonly string[]>, sink: Recipie
         if (invalidCount > 0) continue;
         received += 1;
         batch.push(parsed.row);
-        if (batch.length >= BULK_BATCH_SIZE) {
+        batchCharacters += rowCharacters(parsed.row);
+        if (batch.length >= BULK_BATCH_SIZE || batchCharacters >= BULK_BATCH_CHARACTERS) {
           await write(batch);
           batch = [];
+          batchCharacters = 0;
         }
       }
     }
