@@ -392,7 +392,10 @@ describeEachDatabase("intake: long NDJSON uploads, staged (SQLite) and published
     await nothingWritten();
   }, 60_000);
 
-  it.runIf(provider === "sqlite")("removes what crashed uploads left a day or more ago, before its first long upload", async () => {
+  // SQLite only, and not listed as skipped on PostgreSQL: there, uploads stage nothing and hold no thread.
+  if (provider !== "sqlite") return;
+
+  it("removes what crashed uploads left a day or more ago, before its first long upload", async () => {
     const file = sqliteFile(h.db.url);
     // A staging file of a process that died mid-upload, and one of an upload under way elsewhere.
     const stale = `${file}-upload-upl_stale_0`;
@@ -428,7 +431,7 @@ describeEachDatabase("intake: long NDJSON uploads, staged (SQLite) and published
     }
   }, 60_000);
 
-  it.runIf(provider === "sqlite")("a write on the main thread while a long list is published waits for it as a promise, the event loop turning meanwhile", async () => {
+  it("a write on the main thread while a long list is published waits for it as a promise, the event loop turning meanwhile", async () => {
     const sending = await createSending();
     const other = await createSending();
     const gate = h.db.writeGate!;
