@@ -114,8 +114,6 @@ async function appendOnSqlite<B, A, T>(db: Database, thread: SqliteUploadThread,
             heldCharacters = characters;
             return;
           }
-        }
-        if (uploadId === undefined) {
           uploadId = `upl_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`;
           await thread.open(uploadId);
           if (held.length) await thread.stage(uploadId, held);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { ErrorCode } from "../domain/errors.js";
 import { analysisSummaryJson, sendingStateJson } from "../sendings/support/sending-representation.js";
+import { DEFAULT_WEBHOOK_RETRY, WEBHOOK_REQUEST_TIMEOUT_MS } from "../webhooks/webhook-dispatcher.js";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-schemas.js";
 import type { TokenKind } from "./auth.js";
 import { appErrorStatus, errorBodySchema } from "./errors.js";
@@ -190,6 +191,16 @@ const WEBHOOK_HEADERS = [
   },
 ].map((header) => ({ ...header, in: "header", required: true }));
 
+/** What the dispatcher does with an answer, from its own settings. */
+const WEBHOOK_RETRIES = (() => {
+  const { firstMs, maxMs, giveUpAfterMs } = DEFAULT_WEBHOOK_RETRY;
+  const seconds = (ms: number) => `${ms / 1000} s`;
+  return (
+    `Anything else, or no answer within ${seconds(WEBHOOK_REQUEST_TIMEOUT_MS)}: tried again after ${seconds(firstMs)}, ${seconds(2 * firstMs)}, ` +
+    `${seconds(4 * firstMs)}… up to ${maxMs / 3_600_000} h apart; after ${giveUpAfterMs / 3_600_000} h of retries the event is marked failed and the next one goes.`
+  );
+})();
+
 function webhookOperation(type: string, summary: string, description: string, schema: Json): Json {
   return {
     operationId: type,
@@ -203,10 +214,7 @@ function webhookOperation(type: string, summary: string, description: string, sc
     responses: {
       "2XX": { description: "Taken: the event is not sent again." },
       "410": { description: "Gone: this URL gets no more events, across restarts, until WEBHOOK_URLS changes." },
-      default: {
-        description:
-          "Anything else, or no answer within 15 s: tried again after 5 s, 10 s, 20 s… up to an hour apart; after 24 hours of retries the event is marked failed and the next one goes.",
-      },
+      default: { description: WEBHOOK_RETRIES },
     },
   };
 }

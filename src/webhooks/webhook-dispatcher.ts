@@ -58,12 +58,12 @@ export interface WebhookDispatcher {
 
 const CLAIM_MS = 60_000;
 const BATCH = 100;
-const REQUEST_TIMEOUT_MS = 15_000;
+export const WEBHOOK_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_WEBHOOK_RETRY = { firstMs: 5_000, maxMs: 3_600_000, giveUpAfterMs: 24 * 3_600_000 };
 
 /** Node's fetch, without following redirects (a receiver that moved must be reconfigured, not guessed at). */
 export const fetchWebhookPost: WebhookPost = async (url, { body, headers }) => {
-  const response = await fetch(url, { method: "POST", body, headers, redirect: "manual", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const response = await fetch(url, { method: "POST", body, headers, redirect: "manual", signal: AbortSignal.timeout(WEBHOOK_REQUEST_TIMEOUT_MS) });
   await response.body?.cancel().catch(() => {});
   return response.status;
 };

@@ -2,12 +2,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendingJson } from "../support/http-harness.js";
-import { startStandin, type RunningStandin } from "../support/slack-api.js";
-import { createFaultDatabase, type FaultDatabase } from "./support/databases.js";
-import { startFaultSink, type FaultSink } from "./support/fault-sink.js";
-import { errorsIn, sendgateEnv, startedSendgate, tail, type SendgateProcess } from "./support/sendgate-process.js";
+import { errorsIn, sendgateEnv, startedSendgate, tail } from "./support/sendgate-process.js";
+import { useCaseSurroundings } from "./support/surroundings.js";
 
 /** 64,000 lines of 16,400 bytes: 1.05 GB, within the default API_NDJSON_LIMIT of 1 GiB. */
 const LINES = 64_000;
@@ -67,29 +65,17 @@ function post(port: number, path: string, body: Readable | string, headers: Reco
  * server's memory stays bounded. A case of the fault suite for its size: it takes minutes.
  */
 describe("a 1 GB NDJSON upload at normal speed", () => {
-  let db: FaultDatabase;
-  let sink: FaultSink;
-  let slack: RunningStandin;
-  let sendgate: SendgateProcess | undefined;
-  beforeAll(async () => {
-    db = await createFaultDatabase("sqlite");
-    sink = await startFaultSink();
-    slack = await startStandin();
-  });
-  afterAll(async () => {
-    await sendgate?.kill();
-    await sink?.close();
-    await slack?.close();
-    await db?.destroy();
-  });
+  const around = useCaseSurroundings("sqlite");
 
   it("is appended whole, every line as sent, with the server's memory bounded and no slow-client cut", async () => {
+    const { db, sink, slack } = around;
     // A heap cap, as a container's memory limit sets one: an upload that held on to what it read would
     // die of it. Without a cap V8 lets an upload's garbage (each line's text, parsed and written again)
     // grow the heap to about a gigabyte before collecting it, which says nothing about what it keeps.
-    sendgate = await startedSendgate(
+    const sendgate = await startedSendgate(
       sendgateEnv({ databaseUrl: db.url, smtpUrl: sink.url, slackApiUrl: slack.apiUrl }, { NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MB}` }),
     );
+    around.processes.push(sendgate);
     const port = Number(sendgate.log.find((line) => line.msg === "sendgate started")?.port);
     const created = await post(port, "/api/sendings", JSON.stringify(sendingJson({ recipients: [] })), { "content-type": "application/json" });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

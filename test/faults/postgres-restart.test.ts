@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HANDOFFS_PER_CONNECTION } from "../../src/sender/delivery-run.js";
 import { givenSending } from "../sender/support/fixtures.js";
-import { describeRefusals, startStandin, type RunningStandin } from "../support/slack-api.js";
-import { createFaultDatabase, suiteCluster, type FaultDatabase } from "./support/databases.js";
-import { startFaultSink, type Copy, type FaultSink } from "./support/fault-sink.js";
+import { describeRefusals } from "../support/slack-api.js";
+import { suiteCluster } from "./support/databases.js";
+import type { Copy } from "./support/fault-sink.js";
 import { countAtSink, reportCase } from "./support/figures.js";
-import { sendgateEnv, startedSendgate, tail, type SendgateProcess } from "./support/sendgate-process.js";
+import { sendgateEnv, startedSendgate, tail } from "./support/sendgate-process.js";
+import { useCaseSurroundings } from "./support/surroundings.js";
 import { recordedRecipients, untilStatus } from "./support/waits.js";
 
 const RECIPIENTS = 2_000;
@@ -20,30 +21,18 @@ const RESTART_POINTS = [600, 1_300];
  * server receives twice only messages that were in flight across a restart, with their Message-ID.
  */
 describe("PostgreSQL restarted during a delivery", () => {
-  let db: FaultDatabase;
-  let sink: FaultSink;
-  let slack: RunningStandin;
-  let sendgate: SendgateProcess | undefined;
-  beforeAll(async () => {
-    db = await createFaultDatabase("postgresql");
-    sink = await startFaultSink();
-    slack = await startStandin();
-  });
-  afterAll(async () => {
-    await sendgate?.kill();
-    await sink?.close();
-    await slack?.close();
-    await suiteCluster().start().catch(() => undefined);
-    await db?.destroy();
-  });
+  // A case that failed mid-restart may leave the cluster stopped: started again so that it can be dropped.
+  const around = useCaseSurroundings("postgresql", { beforeDestroy: () => suiteCluster().start().catch(() => undefined) });
 
   it("delivery resumes by itself after each restart; nothing lost; only messages in flight received twice, with their Message-ID", async () => {
+    const { db, sink, slack } = around;
     const cluster = suiteCluster();
     const id = await givenSending(db, { recipients: RECIPIENTS, launchAt: new Date(Date.now() - 1_000) });
     const started = Date.now();
-    sendgate = await startedSendgate(
+    const sendgate = await startedSendgate(
       sendgateEnv({ databaseUrl: db.url, smtpUrl: sink.url, slackApiUrl: slack.apiUrl }, { SEND_RATE: "250", SEND_CONCURRENCY: String(CONCURRENCY) }),
     );
+    around.processes.push(sendgate);
     const restarts: { at: number; back: number; held: Copy; sentBefore: Set<string> }[] = [];
     for (const point of RESTART_POINTS) {
       // The restart happens while the mail server holds one message: it stays in flight across it.
