@@ -119,14 +119,13 @@ export class PostgresFastPath implements FastPath {
     const statements: Promise<unknown>[] = [];
     if (sent.length > 0) {
       statements.push(
-        this.#prepared(
-          "sendgate_record_sent",
-          `UPDATE "Recipient" AS r SET "status" = 'SENT', "attempts" = r."attempts" + 1, "sentAt" = v.at,
-             "smtpResponse" = v.response, "lastError" = NULL, "nextAttemptAt" = NULL
-           FROM unnest($1::int[], $2::timestamp[], $3::text[]) AS v(id, at, response)
-           WHERE r."id" = v.id AND r."status" IN ('PREPARED', 'CANCELLED')`,
-          [sent.map((o) => o.recipientId), sent.map((o) => o.at.toISOString()), sent.map((o) => o.response)],
-        ),
+        // A function of the schema (migration record_sent_function): its update is planned once per
+        // connection, where the same statement sent here was planned again at every execution.
+        this.#prepared("sendgate_record_sent", `SELECT "sendgate_record_sent"($1::int[], $2::timestamp[], $3::text[])`, [
+          sent.map((o) => o.recipientId),
+          sent.map((o) => o.at.toISOString()),
+          sent.map((o) => o.response),
+        ]),
       );
     }
     if (failed.length > 0) {
