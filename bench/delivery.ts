@@ -16,7 +16,8 @@
 // sink runs in a child process, so its CPU counts for neither side.
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -249,7 +250,33 @@ async function bare(meter: Meter, sink: Awaited<ReturnType<typeof startSink>>, m
   }
 }
 
-async function engine(db: Database, meter: Meter, sink: Awaited<ReturnType<typeof startSink>>, sendingId: string, count: number, signed: boolean): Promise<Measure> {
+/** BENCH_CPU_PROF=<dir>: a .cpuprofile of each measured engine run's main thread (Chrome DevTools, speedscope). */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  return {
+    async stop(name: string) {
+      const { profile } = await session.post("Profiler.stop");
+      session.disconnect();
+      writeFileSync(join(PROFILE_DIR as string, `${name}-${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+    },
+  };
+}
+
+async function engine(
+  provider: "sqlite" | "postgresql",
+  db: Database,
+  meter: Meter,
+  sink: Awaited<ReturnType<typeof startSink>>,
+  sendingId: string,
+  count: number,
+  signed: boolean,
+): Promise<Measure> {
   const store = createTestSenderStore(db);
   // Production defaults, but no rate limit: the bench measures how fast the engine can go.
   const settings: SenderSettings = {
@@ -269,8 +296,10 @@ async function engine(db: Database, meter: Meter, sink: Awaited<ReturnType<typeo
   let result: Measure;
   try {
     result = await measure(meter, sink, count, async () => {
+      const profiling = PROFILE_DIR && count === MESSAGES ? await startProfile() : undefined;
       await sender.tick();
       await sender.idle();
+      await profiling?.stop(`engine-${provider}${signed ? "-dkim" : ""}`);
     });
   } finally {
     await mailer.close();
@@ -330,7 +359,7 @@ async function run(provider: "sqlite" | "postgresql") {
         bareRuns.push(await bare(meter, sink, messages, signed));
       };
       const runEngine = async () => {
-        engineRuns.push(await engine(db, meter, sink, sendingId, MESSAGES, signed));
+        engineRuns.push(await engine(provider, db, meter, sink, sendingId, MESSAGES, signed));
       };
       if (round % 2 === 0) {
         await runBare();
@@ -346,7 +375,7 @@ async function run(provider: "sqlite" | "postgresql") {
     // A small round of each first, so neither pays for warming up the process.
     await givenSending(db, "snd_benchwarm0", WARM_UP);
     await bare(meter, sink, await renderAll(db, "snd_benchwarm0"), false);
-    await engine(db, meter, sink, "snd_benchwarm0", WARM_UP, false);
+    await engine(provider, db, meter, sink, "snd_benchwarm0", WARM_UP, false);
     const unsigned = await rounds(ROUNDS, false);
     const signed = SIGNED_ROUNDS > 0 ? await rounds(SIGNED_ROUNDS, true) : undefined;
     return { provider, unsigned, signed };

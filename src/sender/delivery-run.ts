@@ -117,12 +117,17 @@ export class DeliveryRun {
       unwritten: inHand,
       gatherMs: RECORD_GATHER_MS,
       // Half the slots waiting on one write: writes of several outcomes, and two messages a connection still in hand.
-      gatherCount: Math.max(1, Math.floor(inHand / 2)),
+      // Where status reads take outcomes along, those reads write them: a write of their own only when no read comes.
+      gatherCount: deps.store.writesWithStatusRead ? inHand : Math.max(1, Math.floor(inHand / 2)),
     });
     this.#budget = new ErrorBudget(deps.settings.errorBudget);
     // A read may wait for two handoffs per connection to clear with it; the messages already in the
     // pool keep every connection busy meanwhile.
-    this.#readGate = freshReads(() => deps.store.readGate(sending.id, deps.owner, deps.clock.now()), {
+    // Where reads are round trips to a server, each takes the outcomes waiting for a write along.
+    const readGate = deps.store.writesWithStatusRead
+      ? () => this.#recorder.writeAlong((sent) => deps.store.readGate(sending.id, deps.owner, deps.clock.now(), sent))
+      : () => deps.store.readGate(sending.id, deps.owner, deps.clock.now());
+    this.#readGate = freshReads(readGate, {
       ms: deps.store.statusReadGatherMs,
       callers: deps.settings.concurrency * 2,
     });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { RecipientOutcome } from "./store.js";
+import type { RecipientOutcome, SentOutcome } from "./store.js";
 
 const WRITE_ATTEMPTS = 6;
 
@@ -27,8 +27,13 @@ export interface RecorderLimits {
  * what a crash could send twice, and there are `unwritten` of them. When the database falls behind,
  * the workers wait here rather than hand over more.
  */
+interface Entry {
+  outcome: RecipientOutcome;
+  written: () => void;
+}
+
 export class OutcomeRecorder {
-  #buffer: { outcome: RecipientOutcome; written: () => void }[] = [];
+  #buffer: Entry[] = [];
   #writing: Promise<void> | undefined;
   #inWrite = 0;
   /** Slots taken by workers whose outcome has not been added yet (the message is on its way to SMTP). */
@@ -81,6 +86,33 @@ export class OutcomeRecorder {
     });
   }
 
+  /**
+   * Hands the outcomes of delivered messages waiting for a write to a statement that goes to the
+   * database anyway (the status read before a handoff), which writes them on its way: one round trip
+   * instead of two. Once it succeeds they are written; if it fails, they wait for the next write again.
+   */
+  async writeAlong<T>(statement: (sent: readonly SentOutcome[]) => Promise<T>): Promise<T> {
+    const taken: Entry[] = [];
+    const kept: Entry[] = [];
+    for (const entry of this.#buffer) (entry.outcome.kind === "sent" && taken.length < this.limits.batch ? taken : kept).push(entry);
+    if (taken.length === 0) return statement([]);
+    this.#buffer = kept;
+    this.#inWrite += taken.length;
+    let result: T;
+    try {
+      result = await statement(taken.map((entry) => entry.outcome as SentOutcome));
+    } catch (error) {
+      this.#inWrite -= taken.length;
+      this.#buffer.unshift(...taken);
+      this.#kick();
+      throw error;
+    }
+    this.#inWrite -= taken.length;
+    for (const entry of taken) entry.written();
+    this.#wakeWaiters();
+    return result;
+  }
+
   /** Resolves when everything added so far is written (or given up on). */
   async settle(): Promise<void> {
     while (this.#writing) await this.#writing;
@@ -121,7 +153,10 @@ export class OutcomeRecorder {
     while (this.#buffer.length > 0) {
       await this.#gather();
       const batch = this.#buffer.splice(0, this.limits.batch);
-      this.#inWrite = batch.length;
+      // A status read may have taken them along meanwhile.
+      if (batch.length === 0) break;
+      const inWrite = batch.length;
+      this.#inWrite += inWrite;
       try {
         await this.#writeWithRetries(batch.map((entry) => entry.outcome));
       } catch (error) {
@@ -130,7 +165,7 @@ export class OutcomeRecorder {
         this.log.error({ err: error, lost: batch.length + this.#buffer.length }, "delivery outcomes could not be written");
         batch.push(...this.#buffer.splice(0));
       } finally {
-        this.#inWrite = 0;
+        this.#inWrite -= inWrite;
         for (const entry of batch) entry.written();
         this.#wakeWaiters();
       }

@@ -67,13 +67,22 @@ export interface SenderStore {
   /** A cancelled sending's kept prepared messages are all out: finishedAt, lease released. */
   finishCancelled(sendingId: string, owner: string, now: Date): Promise<boolean>;
 
-  /** Read before each handoff to SMTP: Pause and Cancel only write the status, the engine looks here. */
-  readGate(sendingId: string, owner: string, now: Date): Promise<DeliveryGate>;
+  /**
+   * Read before each handoff to SMTP: Pause and Cancel only write the status, the engine looks here.
+   * `sent`: outcomes of delivered messages written first, in the same round trip to the database
+   * (the read goes there anyway; a write of their own would be a second trip).
+   */
+  readGate(sendingId: string, owner: string, now: Date, sent?: readonly SentOutcome[]): Promise<DeliveryGate>;
   /**
    * How long a status read may wait for more handoffs to clear with it: worth it when each read is
    * a round trip to a server; not when it is a local read (the timer costs more than the read).
    */
   readonly statusReadGatherMs: number;
+  /**
+   * Whether the status read takes waiting outcomes along (`readGate`'s `sent`): worth it when each is a
+   * round trip to a server; not on a local file, where it would only make more, smaller transactions.
+   */
+  readonly writesWithStatusRead: boolean;
 
   /**
    * Claims up to `limit` PREPARED recipients (id order, after `afterId`) that no engine taking part
@@ -128,8 +137,10 @@ export interface PendingRecipient {
   attempts: number;
 }
 
+export type SentOutcome = { recipientId: number; kind: "sent"; at: Date; response: string };
+
 export type RecipientOutcome =
-  | { recipientId: number; kind: "sent"; at: Date; response: string }
+  | SentOutcome
   | { recipientId: number; kind: "failed"; reason: string; response: string }
   | { recipientId: number; kind: "retry"; reason: string; response: string; retryAt: Date };
 

@@ -75,6 +75,25 @@ describeEachDatabase("the engine's store: claiming recipients", (provider) => {
     expect(await store.claimPrepared(id, "next", at(61), 0, 3)).toHaveLength(3);
   });
 
+  it("writes the outcomes a status read takes along before it reads, and reads a status changed before it began", async () => {
+    const id = await leased(3, "a");
+    const claimed = await store.claimQueued(id, "a", NOW, 0, 3);
+    await db.prisma.sending.update({ where: { id }, data: { status: "PAUSED" } });
+    const sentAt = at(5);
+    const gate = await store.readGate(id, "a", NOW, claimed.slice(0, 2).map((r) => ({ recipientId: r.id, kind: "sent" as const, at: sentAt, response: `250 queued ${r.id}` })));
+    expect(gate).toEqual({ status: "PAUSED", cancelPrepared: null, holdsLease: true, participants: 1 });
+    const rows = await recipientsOf(db, id);
+    expect(rows.map((r) => [r.status, r.attempts, r.smtpResponse, r.sentAt?.toISOString() ?? null])).toEqual([
+      ["SENT", 1, `250 queued ${claimed[0]!.id}`, sentAt.toISOString()],
+      ["SENT", 1, `250 queued ${claimed[1]!.id}`, sentAt.toISOString()],
+      ["PREPARED", 0, null, null],
+    ]);
+    // Gone meanwhile: the outcomes are still written, and the gate says to stop.
+    const gone = await store.readGate("snd_gone", "a", NOW, [{ recipientId: claimed[2]!.id, kind: "sent", at: sentAt, response: "250 ok" }]);
+    expect(gone).toMatchObject({ status: "CANCELLED", holdsLease: false });
+    expect((await recipientsOf(db, id))[2]!.status).toBe("SENT");
+  });
+
   it("completes only once nothing is queued or prepared, and only once", async () => {
     const id = await leased(2, "a");
     expect(await store.complete(id, "a", NOW, FINAL)).toBeNull();

@@ -234,6 +234,34 @@ describe("outcome recorder", () => {
     await recorder.settle();
     expect(writes).toEqual([[1, 2, 3], [4, 5]]);
   });
+
+  it("lets a status read take the delivered messages' outcomes along; if it fails, they wait for the next write", async () => {
+    const writes: number[][] = [];
+    const recorder = new OutcomeRecorder(async (batch) => void writes.push(batch.map((outcome) => outcome.recipientId)), silent, {
+      batch: 500,
+      unwritten: 4,
+      gatherMs: 60_000,
+      gatherCount: 4,
+    });
+    const failed = { recipientId: 3, kind: "failed" as const, reason: "550", response: "550 no" };
+    for (let id = 1; id <= 4; id++) await recorder.reserve();
+    const written = [recorder.add(sent(1)), recorder.add(sent(2)), recorder.add(failed)];
+    let taken: number[] = [];
+    expect(await recorder.writeAlong(async (along) => ((taken = along.map((o) => o.recipientId)), "read"))).toBe("read");
+    expect(taken).toEqual([1, 2]); // only delivered messages' outcomes ride along
+    await Promise.all(written.slice(0, 2));
+    expect(recorder.unwritten).toBe(2); // the failure waits for a write, one message is in hand
+
+    await recorder.reserve();
+    void recorder.add(sent(4));
+    await expect(recorder.writeAlong(async () => Promise.reject(new Error("connection lost")))).rejects.toThrow("connection lost");
+    expect(recorder.unwritten).toBe(3);
+    expect(writes).toEqual([]);
+    recorder.release(); // nothing in hand: the recorder's own write goes, the returned outcome in it
+    await recorder.settle();
+    expect(writes).toEqual([[4, 3]]);
+    expect(recorder.unwritten).toBe(0);
+  });
 });
 
 describe("pacer", () => {

@@ -1,5 +1,5 @@
 import type { SendingStatus } from "../../domain/sending-status.js";
-import type { DeliveryGate, PendingRecipient, RecipientCounts, RecipientOutcome } from "../../sender/store.js";
+import type { DeliveryGate, PendingRecipient, RecipientCounts, RecipientOutcome, SentOutcome } from "../../sender/store.js";
 
 /**
  * The engine's per-message path (the status read before each handoff, claiming recipients in
@@ -7,7 +7,7 @@ import type { DeliveryGate, PendingRecipient, RecipientCounts, RecipientOutcome 
  * 0.3–0.8 ms of CPU here, about what handing a message to SMTP costs. One implementation per database.
  */
 export interface FastPath {
-  readGate(sendingId: string, owner: string, now: Date): Promise<DeliveryGate>;
+  readGate(sendingId: string, owner: string, now: Date, sent?: readonly SentOutcome[]): Promise<DeliveryGate>;
   claimPrepared(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   claimQueued(sendingId: string, owner: string, now: Date, afterId: number, limit: number): Promise<PendingRecipient[]>;
   releaseRecipients(sendingId: string, owner: string): Promise<void>;

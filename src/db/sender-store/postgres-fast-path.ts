@@ -1,8 +1,24 @@
 import type pg from "pg";
-import type { PendingRecipient, RecipientCounts, RecipientOutcome } from "../../sender/store.js";
+import type { PendingRecipient, RecipientCounts, RecipientOutcome, SentOutcome } from "../../sender/store.js";
 import { addCount, byId, emptyCounts, split, toGate, topReasons, type FastPath, type GateRow } from "./fast-path.js";
 
 const RETURNED_COLUMNS = `r."id", r."email", r."vars", r."attempts"`;
+
+/** The delivery gate's columns, of the sending `s` for the engine `$1` at `$2`. */
+const GATE_COLUMNS = `s."status", s."cancelPrepared",
+    (s."leaseOwner" = $1 AND s."leaseExpiresAt" > $2::timestamp)
+      OR EXISTS (SELECT 1 FROM "DeliveryShare" d WHERE d."sendingId" = s."id" AND d."owner" = $1
+                   AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp) AS "holdsLease",
+    (CASE WHEN s."leaseOwner" IS NOT NULL AND s."leaseExpiresAt" > $2::timestamp THEN 1 ELSE 0 END)
+      + (SELECT count(*) FROM "DeliveryShare" d WHERE d."sendingId" = s."id"
+           AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp)::int AS "participants"`;
+
+/** The arguments of `sendgate_record_sent`: ids, times and replies, as arrays. */
+const sentColumns = (sent: readonly SentOutcome[]) => [
+  sent.map((o) => o.recipientId),
+  sent.map((o) => o.at.toISOString()),
+  sent.map((o) => o.response),
+];
 
 /**
  * PostgreSQL: everything on a small pool of its own, given by the composition root; dates travel as
@@ -29,20 +45,26 @@ export class PostgresFastPath implements FastPath {
     return (await this.#pool.query({ name, text: sql, values: params })).rows as T[];
   }
 
-  async readGate(sendingId: string, owner: string, now: Date) {
-    const rows = await this.#prepared<NonNullable<GateRow>>(
-      "sendgate_read_gate",
-      `SELECT s."status", s."cancelPrepared",
-         (s."leaseOwner" = $1 AND s."leaseExpiresAt" > $2::timestamp)
-           OR EXISTS (SELECT 1 FROM "DeliveryShare" d WHERE d."sendingId" = s."id" AND d."owner" = $1
-                        AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp) AS "holdsLease",
-         (CASE WHEN s."leaseOwner" IS NOT NULL AND s."leaseExpiresAt" > $2::timestamp THEN 1 ELSE 0 END)
-           + (SELECT count(*) FROM "DeliveryShare" d WHERE d."sendingId" = s."id"
-                AND d."admittedAt" IS NOT NULL AND d."expiresAt" > $2::timestamp)::int AS "participants"
-       FROM "Sending" s WHERE s."id" = $3`,
-      [owner, now.toISOString(), sendingId],
-    );
-    return toGate(rows[0]);
+  /**
+   * With outcomes of delivered messages, one statement writes them first (through the schema's
+   * `sendgate_record_sent`) and then reads: one round trip where two were made, the read's snapshot
+   * still taken after every caller asked.
+   */
+  async readGate(sendingId: string, owner: string, now: Date, sent: readonly SentOutcome[] = []) {
+    const params = [owner, now.toISOString(), sendingId];
+    const rows =
+      sent.length === 0
+        ? await this.#prepared<GateRow>("sendgate_read_gate", `SELECT ${GATE_COLUMNS} FROM "Sending" s WHERE s."id" = $3`, params)
+        : // The write is the left side of the join: it runs whether or not the sending is still there.
+          await this.#prepared<GateRow>(
+            "sendgate_record_sent_read_gate",
+            `SELECT ${GATE_COLUMNS}
+             FROM (SELECT "sendgate_record_sent"($4::int[], $5::timestamp[], $6::text[])) AS written
+             LEFT JOIN "Sending" s ON s."id" = $3`,
+            [...params, ...sentColumns(sent)],
+          );
+    const row = rows[0];
+    return toGate(row?.status ? row : undefined);
   }
 
   // Rows another engine is claiming at this moment are skipped, not waited for (SKIP LOCKED): each
@@ -121,11 +143,7 @@ export class PostgresFastPath implements FastPath {
       statements.push(
         // A function of the schema (migration record_sent_function): its update is planned once per
         // connection, where the same statement sent here was planned again at every execution.
-        this.#prepared("sendgate_record_sent", `SELECT "sendgate_record_sent"($1::int[], $2::timestamp[], $3::text[])`, [
-          sent.map((o) => o.recipientId),
-          sent.map((o) => o.at.toISOString()),
-          sent.map((o) => o.response),
-        ]),
+        this.#prepared("sendgate_record_sent", `SELECT "sendgate_record_sent"($1::int[], $2::timestamp[], $3::text[])`, sentColumns(sent)),
       );
     }
     if (failed.length > 0) {

@@ -240,10 +240,11 @@ export function createPrismaSenderStore(
       });
     },
 
-    readGate: (sendingId, owner, now) => fast.readGate(sendingId, owner, now),
+    readGate: (sendingId, owner, now, sent) => fast.readGate(sendingId, owner, now, sent),
     // Measured with bench/delivery.ts: on PostgreSQL one read per few handoffs saves round trips; on
     // SQLite the read is local and cheaper than the timer that would gather for it.
     statusReadGatherMs: db.provider === "postgresql" ? 5 : 0,
+    writesWithStatusRead: db.provider === "postgresql",
     claimPrepared: (sendingId, owner, now, afterId, limit) => fast.claimPrepared(sendingId, owner, now, afterId, limit),
     claimQueued: (sendingId, owner, now, afterId, limit) => fast.claimQueued(sendingId, owner, now, afterId, limit),
     releaseRecipients: (sendingId, owner) => fast.releaseRecipients(sendingId, owner),

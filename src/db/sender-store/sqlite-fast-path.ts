@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { openSqliteConnection, retryWhileBusy, sqliteDate, type SqliteConnection, type SqliteStatement } from "../sqlite-connection.js";
-import type { PendingRecipient, RecipientCounts, RecipientOutcome } from "../../sender/store.js";
+import type { PendingRecipient, RecipientCounts, RecipientOutcome, SentOutcome } from "../../sender/store.js";
 import { addCount, byId, emptyCounts, RECIPIENT_COLUMNS, RECIPIENT_STATUSES, split, toGate, topReasons, type FastPath, type GateRow } from "./fast-path.js";
 
 /**
@@ -58,7 +58,8 @@ export class SqliteFastPath implements FastPath {
     return retryWhileBusy(() => this.#open().transaction(steps).immediate());
   }
 
-  async readGate(sendingId: string, owner: string, now: Date) {
+  async readGate(sendingId: string, owner: string, now: Date, sent: readonly SentOutcome[] = []) {
+    if (sent.length > 0) await this.record(sent);
     // One engine a sending on SQLite: the lease holder is the only one taking part.
     const rows = await this.#all<NonNullable<GateRow>>(
       `SELECT "status", "cancelPrepared", ("leaseOwner" = ? AND "leaseExpiresAt" > ?) AS "holdsLease", 1 AS "participants"
