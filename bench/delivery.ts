@@ -14,6 +14,7 @@
 // plus the PostgreSQL backends serving the bench database. The main thread's share is printed beside
 // it (the figure issue 12 was filed with, when the sink ran on a thread of this process). The SMTP
 // sink runs in a child process, so its CPU counts for neither side.
+// BENCH_CPU_PROF=<dir> writes a .cpuprofile of the main thread of each measured engine run.
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
