@@ -26,7 +26,7 @@ import { openSqliteConnection } from "../src/db/sqlite-connection.js";
 import { createMailer } from "../src/mail/transport.js";
 import { createSenderEngine } from "../src/sender/engine.js";
 import type { SenderSettings } from "../src/sender/settings.js";
-import type { RecipientOutcome, SenderStore } from "../src/sender/store.js";
+import type { RecipientOutcome, SenderStore, SentOutcome } from "../src/sender/store.js";
 import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestSenderStore } from "../test/support/db-paths.js";
 
@@ -290,13 +290,22 @@ async function runEngine() {
     });
   };
 
-  // Delivered means written: the outcome is in the database, as the engine counts it.
+  // Delivered means written: the outcome is in the database, as the engine counts it. On PostgreSQL the
+  // status read before a handoff writes the outcomes waiting at that moment along with it.
+  const written = (count: number) => {
+    delivered += count;
+    while (checkpoints.length < CHECKPOINTS.length && delivered >= (CHECKPOINTS[checkpoints.length] as number)) noteCheckpoint();
+  };
   const counted: SenderStore = {
     ...store,
     async record(outcomes: readonly RecipientOutcome[]) {
       await store.record(outcomes);
-      delivered += outcomes.length;
-      while (checkpoints.length < CHECKPOINTS.length && delivered >= (CHECKPOINTS[checkpoints.length] as number)) noteCheckpoint();
+      written(outcomes.length);
+    },
+    async readGate(sendingId: string, owner: string, now: Date, sent?: readonly SentOutcome[]) {
+      const gate = await store.readGate(sendingId, owner, now, sent);
+      written(sent?.length ?? 0);
+      return gate;
     },
   };
   const engine = createSenderEngine({ store: counted, mailer, notifier: silentNotifier, clock: systemClock, log, settings });
