@@ -414,6 +414,8 @@ for (const r of results) {
 for (const r of results) {
   const { ratio, engine: e } = r.unsigned;
   console.log(`goal: ${r.provider.padEnd(10)} engine ≥ ${TARGET_RATIO.toFixed(1)}× the bare pool: ${ratio.toFixed(2)}× ${ratio >= TARGET_RATIO ? "ok" : "not met"}`);
-  console.log(`goal: ${r.provider.padEnd(10)} ≤ ${TARGET_CPU_MICROS} µs CPU a delivered message (unsigned): ${fmt(e.cpuMicros)} µs ${e.cpuMicros <= TARGET_CPU_MICROS ? "ok" : "not met"}`);
+  // A quick run's thousand messages carry the run's fixed costs (start-up, compilation): its CPU a message is no verdict.
+  const verdict = QUICK ? "not judged in quick mode (fixed costs weigh on a short run)" : e.cpuMicros <= TARGET_CPU_MICROS ? "ok" : "not met";
+  console.log(`goal: ${r.provider.padEnd(10)} ≤ ${TARGET_CPU_MICROS} µs CPU a delivered message (unsigned): ${fmt(e.cpuMicros)} µs ${verdict}`);
 }
 console.log(`peer: ${PEER}`);
