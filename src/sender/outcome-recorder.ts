@@ -18,6 +18,12 @@ export interface RecorderLimits {
   gatherCount: number;
 }
 
+interface Entry {
+  outcome: RecipientOutcome;
+  /** Resolves the promise `add()` returned. */
+  written: () => void;
+}
+
 /**
  * Writes outcomes as soon as the previous write is done, all that arrived meanwhile in one statement
  * (a group commit): one write per message when mail is slow, a few per hundred when it is fast.
@@ -27,11 +33,6 @@ export interface RecorderLimits {
  * what a crash could send twice, and there are `unwritten` of them. When the database falls behind,
  * the workers wait here rather than hand over more.
  */
-interface Entry {
-  outcome: RecipientOutcome;
-  written: () => void;
-}
-
 export class OutcomeRecorder {
   #buffer: Entry[] = [];
   #writing: Promise<void> | undefined;
