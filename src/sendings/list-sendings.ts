@@ -18,6 +18,8 @@ export interface SendingListItem {
   requestedBy: string;
   recipientCount: number;
   updatedAt: Date;
+  /** When it was finished: delivered, or cancelled with nothing left to deliver. */
+  finishedAt: Date | null;
   /** Delivered and failed so far (in-progress), or in the end (recent). */
   sent: number;
   failed: number;
@@ -44,7 +46,7 @@ export async function listSendings(db: Database, list: SendingListName, page = 1
       orderBy: order === "launchAt" ? { launchAt: "asc" } : { updatedAt: "desc" },
       skip: (safePage - 1) * LIST_PAGE_SIZE,
       take: LIST_PAGE_SIZE,
-      select: { id: true, name: true, status: true, launchAt: true, requestedBy: true, recipientCount: true, updatedAt: true },
+      select: { id: true, name: true, status: true, launchAt: true, requestedBy: true, recipientCount: true, updatedAt: true, finishedAt: true },
     }),
   ]);
   const counted = list === "in-progress" || list === "recent";

@@ -351,6 +351,7 @@ describe("lists and progress", () => {
       requestedBy: "U1",
       recipientCount: 1000,
       updatedAt: new Date(),
+      finishedAt: null,
       sent: 500,
       failed: 3,
     }));

@@ -158,6 +158,7 @@ describe("every builder, with hostile input, through the strict stand-in", () =>
       requestedBy: long(100),
       recipientCount: 1_000_000,
       updatedAt: new Date(),
+      finishedAt: null,
       sent: 999_999,
       failed: 1,
     }));

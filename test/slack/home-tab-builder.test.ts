@@ -35,6 +35,7 @@ function item(i: number, status: SendingStatus, overrides: Partial<SendingListIt
     requestedBy: "UREQUESTER",
     recipientCount: 2000,
     updatedAt: hours(-i),
+    finishedAt: null,
     sent: 0,
     failed: 0,
     ...overrides,
@@ -116,8 +117,14 @@ describe("the Home tab builder", () => {
     ]);
   });
 
-  it("tells each outcome in the card's words", () => {
-    const text = JSON.stringify(buildHomeTab(overview(), viewer));
+  it("tells each outcome in the card's words, at the time the card gives", () => {
+    const finishedAt = hours(-30);
+    const { recent } = overview();
+    const recentItems = recent.items.map((entry, i) => (i === 0 ? { ...entry, finishedAt } : entry));
+    const text = JSON.stringify(buildHomeTab(overview({ recent: { ...recent, items: recentItems } }), viewer));
+    // Finished: its finish, as on the card, not the row's last change.
+    expect(text).toContain(`Delivered <!date^${finishedAt.getTime() / 1000}^`);
+    expect(text).not.toContain(`Delivered <!date^${recentItems[0]!.updatedAt.getTime() / 1000}^`);
     expect(text).toContain(":checkered_flag: Delivered <!date^");
     expect(text).toContain("to 2,000 recipients");
     expect(text).toContain(":warning: Delivered with failures");

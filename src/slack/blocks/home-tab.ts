@@ -158,7 +158,8 @@ function inProgressPart(overview: HomeOverview, viewer: HomeViewer): KnownBlock[
 
 /** The outcome of a finished sending, in the words of its card: delivered (with failures), rejected, cancelled. */
 function outcomeOf(item: SendingListItem): string {
-  const when = slackDate(item.updatedAt);
+  // The time its card gives: when it finished (a rejection finishes nothing: its last change).
+  const when = slackDate(item.finishedAt ?? item.updatedAt);
   switch (item.status) {
     case "COMPLETED":
       return item.failed > 0
