@@ -11,7 +11,7 @@
 // file plays the three parts, chosen by BENCH_DELIVERY_MEMORY_ROLE.
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
@@ -29,6 +29,7 @@ import type { SenderSettings } from "../src/sender/settings.js";
 import type { RecipientOutcome, SenderStore, SentOutcome } from "../src/sender/store.js";
 import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
 import { createTestSenderStore } from "../test/support/db-paths.js";
+import { startCpuProfile } from "./support-cpu-profile.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? (QUICK ? 10_000 : 1_000_000));
@@ -218,18 +219,11 @@ interface StallReport {
 async function startProfiler(): Promise<{ stop(): Promise<void> } | undefined> {
   const dir = process.env.BENCH_CPU_PROF;
   if (!dir) return undefined;
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
+  const profile = await startCpuProfile();
   let written: Promise<void> | undefined;
   const stop = () =>
     (written ??= (async () => {
-      const { profile } = await session.post("Profiler.stop");
-      const file = join(dir, `delivery-memory-${process.pid}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
+      const file = await profile.stop(join(dir, `delivery-memory-${process.pid}.cpuprofile`));
       console.log(`profile of the delivery's start written to ${file}`);
     })());
   setTimeout(() => void stop(), Number(process.env.BENCH_CPU_PROF_SECONDS ?? 3) * 1000).unref();

@@ -17,8 +17,7 @@
 // BENCH_CPU_PROF=<dir> writes a .cpuprofile of the main thread of each measured engine run.
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Session } from "node:inspector/promises";
+import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +34,7 @@ import { buildMessage, parseVars, unsubscribeUrlFor } from "../src/mail/message.
 import { createTestSenderStore } from "../test/support/db-paths.js";
 import type { SenderSettings } from "../src/sender/settings.js";
 import { silentNotifier, systemClock } from "../src/sendings/support/ports.js";
+import { startCpuProfile } from "./support-cpu-profile.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 1_000 : 10_000));
@@ -254,21 +254,6 @@ async function bare(meter: Meter, sink: Awaited<ReturnType<typeof startSink>>, m
 /** BENCH_CPU_PROF=<dir>: a .cpuprofile of each measured engine run's main thread (Chrome DevTools, speedscope). */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 
-async function startProfile() {
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
-  return {
-    async stop(name: string) {
-      const { profile } = await session.post("Profiler.stop");
-      session.disconnect();
-      writeFileSync(join(PROFILE_DIR as string, `${name}-${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
-    },
-  };
-}
-
 async function engine(
   provider: "sqlite" | "postgresql",
   db: Database,
@@ -297,10 +282,10 @@ async function engine(
   let result: Measure;
   try {
     result = await measure(meter, sink, count, async () => {
-      const profiling = PROFILE_DIR && count === MESSAGES ? await startProfile() : undefined;
+      const profiling = PROFILE_DIR && count === MESSAGES ? await startCpuProfile() : undefined;
       await sender.tick();
       await sender.idle();
-      await profiling?.stop(`engine-${provider}${signed ? "-dkim" : ""}`);
+      await profiling?.stop(join(PROFILE_DIR as string, `engine-${provider}${signed ? "-dkim" : ""}-${process.pid}-${Date.now()}.cpuprofile`));
     });
   } finally {
     await mailer.close();

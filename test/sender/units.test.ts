@@ -4,7 +4,7 @@ import { ErrorBudget } from "../../src/sender/error-budget.js";
 import { freshReads } from "../../src/sender/fresh-reads.js";
 import { Pacer } from "../../src/sender/pacer.js";
 import { buildMessage, messageIdFor, unsubscribeHeaders, unsubscribeUrlFor } from "../../src/mail/message.js";
-import { OutcomeRecorder } from "../../src/sender/outcome-recorder.js";
+import { OutcomeRecorder, type RecorderLimits } from "../../src/sender/outcome-recorder.js";
 import { PreparedWindow } from "../../src/sender/prepared-window.js";
 import { retryDelaySeconds } from "../../src/sender/settings.js";
 
@@ -169,6 +169,12 @@ describe("outcome recorder", () => {
   const silent = pino({ level: "silent" });
   const sent = (recipientId: number) => ({ recipientId, kind: "sent" as const, at: new Date(0), response: "250 ok" });
   const turn = () => new Promise((resolve) => setImmediate(resolve));
+  /** A recorder whose writes complete at once, each written batch's recipient ids kept in `writes`. */
+  const recording = (limits: Omit<RecorderLimits, "batch">) => {
+    const writes: number[][] = [];
+    const recorder = new OutcomeRecorder(async (batch) => void writes.push(batch.map((outcome) => outcome.recipientId)), silent, { batch: 500, ...limits });
+    return { writes, recorder };
+  };
 
   it("holds handoffs back once the slots are taken by messages in hand and outcomes not yet written, however slow the writes", async () => {
     const writes: number[][] = [];
@@ -206,13 +212,7 @@ describe("outcome recorder", () => {
   });
 
   it("gathers outcomes for a write, and writes at once when the gathered ones fill the count or no message is left in hand", async () => {
-    const writes: number[][] = [];
-    const recorder = new OutcomeRecorder(async (batch) => void writes.push(batch.map((outcome) => outcome.recipientId)), silent, {
-      batch: 500,
-      unwritten: 4,
-      gatherMs: 60_000,
-      gatherCount: 3,
-    });
+    const { writes, recorder } = recording({ unwritten: 4, gatherMs: 60_000, gatherCount: 3 });
     for (let id = 1; id <= 3; id++) await recorder.reserve();
     const written = [recorder.add(sent(1)), recorder.add(sent(2))];
     await turn();
@@ -236,13 +236,7 @@ describe("outcome recorder", () => {
   });
 
   it("lets a status read take the delivered messages' outcomes along; if it fails, they wait for the next write", async () => {
-    const writes: number[][] = [];
-    const recorder = new OutcomeRecorder(async (batch) => void writes.push(batch.map((outcome) => outcome.recipientId)), silent, {
-      batch: 500,
-      unwritten: 4,
-      gatherMs: 60_000,
-      gatherCount: 4,
-    });
+    const { writes, recorder } = recording({ unwritten: 4, gatherMs: 60_000, gatherCount: 4 });
     const failed = { recipientId: 3, kind: "failed" as const, reason: "550", response: "550 no" };
     for (let id = 1; id <= 4; id++) await recorder.reserve();
     const written = [recorder.add(sent(1)), recorder.add(sent(2)), recorder.add(failed)];
